@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from dagster import AssetSelection, Definitions, define_asset_job
 
-from clickstream_assets.clickstream.assets import clickstream_assets, clickstream_partitions
+from clickstream_assets.clickstream.assets import clickstream_assets
 from clickstream_assets.clickstream.checks import clickstream_checks
 from clickstream_assets.resources.dump_source import dump_source_from_env
 
 clickstream_month_job = define_asset_job(
     "clickstream_month",
     selection=AssetSelection.groups("clickstream"),
-    partitions_def=clickstream_partitions,
     description="Download, convert, profile and analyse one month of one wiki's clickstream.",
 )
 

@@ -1,0 +1,1 @@
+"""Embedded local services: the Kafka broker process, its JVM artifacts, the dump mirror."""

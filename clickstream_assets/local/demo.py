@@ -1,0 +1,162 @@
+"""`clickstream demo`: the whole product on one machine, with nothing to configure.
+
+It picks the dump source (the real site when it answers, else the local mirror), starts the
+Dagster webserver and daemon on 127.0.0.1, materializes the demo partitions into the same
+instance the UI shows, and stops everything it started on Ctrl+C.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import requests
+from dagster import DagsterInstance, MultiPartitionKey, materialize
+
+from clickstream_assets import settings
+from clickstream_assets.clickstream.assets import clickstream_assets
+from clickstream_assets.clickstream.checks import clickstream_checks
+from clickstream_assets.local.dagster_home import ensure_dagster_home
+from clickstream_assets.local.processes import ProcessGroup, child_env, wait_for_http
+from clickstream_assets.resources.dump_source import DumpSourceResource
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DumpChoice:
+    base_url: str
+    row_cap: int | None
+    use_mirror: bool
+    reason: str
+
+
+def choose_dump_source(offline: bool, probe_timeout_s: float = 3.0) -> DumpChoice:
+    """The real dumps site if it answers (streaming only the head of each dump), else the mirror."""
+    configured = settings.env("WIKIMEDIA_DUMPS_URL")
+    if configured:
+        return DumpChoice(
+            configured.rstrip("/"),
+            settings.clickstream_row_cap(),
+            False,
+            "WIKIMEDIA_DUMPS_URL is set",
+        )
+    if offline:
+        return DumpChoice("", None, True, "--offline was given")
+    probe = f"{settings.DEFAULT_DUMPS_URL}/other/clickstream/"
+    try:
+        status = requests.head(probe, timeout=probe_timeout_s, allow_redirects=True).status_code
+    except requests.RequestException as exc:
+        return DumpChoice("", None, True, f"{probe} did not answer ({type(exc).__name__})")
+    if status >= 400:
+        return DumpChoice("", None, True, f"{probe} answered HTTP {status}")
+    cap = settings.clickstream_row_cap() or settings.DEMO_ROW_CAP
+    return DumpChoice(settings.DEFAULT_DUMPS_URL, cap, False, f"{probe} answered")
+
+
+def partition_is_materialized(instance: DagsterInstance, key: MultiPartitionKey) -> bool:
+    """Whether every clickstream asset already has a materialization of this partition."""
+    for asset_def in clickstream_assets:
+        for asset_key in asset_def.keys:
+            materialized = instance.get_materialized_partitions(asset_key)
+            if str(key) not in materialized:
+                return False
+    return True
+
+
+def materialize_demo_month(
+    instance: DagsterInstance, dump_source: DumpSourceResource, echo: Callable[[str], None]
+) -> None:
+    """Materialize the clickstream assets and checks for each demo wiki of the demo month."""
+    for wiki in settings.DEMO_WIKIS:
+        key = MultiPartitionKey({"month": settings.DEMO_MONTH, "wiki": wiki})
+        if partition_is_materialized(instance, key):
+            echo(f"clickstream {wiki} {settings.DEMO_MONTH[:7]}: already materialized, kept")
+            continue
+        started = time.monotonic()
+        result = materialize(
+            [*clickstream_assets, *clickstream_checks],
+            partition_key=str(key),
+            instance=instance,
+            resources={"dump_source": dump_source},
+            tags={"dagster/from": "clickstream demo"},
+        )
+        if not result.success:
+            raise RuntimeError(f"materializing {key} failed; see the run in the Dagster UI")
+        echo(
+            f"clickstream {wiki} {settings.DEMO_MONTH[:7]}: materialized in "
+            f"{time.monotonic() - started:.0f} s"
+        )
+
+
+def run_demo(offline: bool, echo: Callable[[str], None], stay: bool = True) -> None:
+    """Start the services, materialize the demo data, print the URLs, wait for Ctrl+C."""
+    choice = choose_dump_source(offline)
+    group = ProcessGroup()
+    mirror = None
+    try:
+        if choice.use_mirror:
+            from clickstream_assets.local.mirror import DumpMirror
+
+            mirror = DumpMirror(settings.mirror_dir(), port=settings.mirror_port())
+            mirror.start()
+            base_url, row_cap = mirror.url, None
+            echo(f"dumps: local mirror at {mirror.url} with generated data ({choice.reason})")
+        else:
+            base_url, row_cap = choice.base_url, choice.row_cap
+            cap = f", first {row_cap:,} rows of each dump" if row_cap else ""
+            echo(f"dumps: {base_url}{cap} ({choice.reason})")
+
+        home = ensure_dagster_home()
+        env = child_env(
+            DAGSTER_HOME=str(home),
+            WIKIMEDIA_DUMPS_URL=base_url,
+            CLICKSTREAM_DATA_DIR=str(settings.data_dir()),
+            **({"CLICKSTREAM_ROW_CAP": str(row_cap)} if row_cap else {}),
+        )
+        os.environ.update({k: env[k] for k in ("WIKIMEDIA_DUMPS_URL", "CLICKSTREAM_DATA_DIR")})
+        workspace = str(settings.REPO_ROOT / "workspace.yaml")
+        bin_dir = os.path.dirname(sys.executable)
+        host, port = settings.WEBSERVER_HOST, settings.webserver_port()
+        logs = settings.data_dir() / "logs"
+        group.start(
+            "dagster-webserver",
+            [
+                os.path.join(bin_dir, "dagster-webserver"),
+                "-w",
+                workspace,
+                "-h",
+                host,
+                "-p",
+                str(port),
+            ],
+            env,
+            logs,
+        )
+        group.start(
+            "dagster-daemon",
+            [os.path.join(bin_dir, "dagster-daemon"), "run", "-w", workspace],
+            env,
+            logs,
+        )
+        ui = f"http://{host}:{port}"
+        wait_for_http(f"{ui}/server_info", timeout_s=180, group=group)
+        echo(f"Dagster UI: {ui}")
+
+        dump_source = DumpSourceResource(base_url=base_url, row_cap=row_cap)
+        materialize_demo_month(DagsterInstance.get(), dump_source, echo)
+        echo(f"ready: open {ui}/asset-groups/clickstream/lineage (Ctrl+C stops everything)")
+        while stay:
+            group.check_alive()
+            time.sleep(1)
+    except KeyboardInterrupt:
+        echo("stopping ...")
+    finally:
+        group.stop()
+        if mirror is not None:
+            mirror.stop()
+        echo("stopped every process the demo started")
