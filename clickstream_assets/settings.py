@@ -8,6 +8,7 @@ resolved from the package location.
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -186,3 +187,24 @@ def clickstream_row_cap() -> int | None:
     """Rows streamed from the head of each clickstream dump; unset means the whole dump."""
     value = env("CLICKSTREAM_ROW_CAP")
     return int(value) if value else None
+
+
+# Hourly pageview dumps are published since May 2015.
+PAGEVIEW_START_HOUR = "2015-05-01-00:00"
+
+
+def pageview_dump_url_path(hour: datetime) -> str:
+    """The path of an hourly pageview dump on the dumps site."""
+    return f"/other/pageviews/{hour:%Y}/{hour:%Y-%m}/pageviews-{hour:%Y%m%d-%H}0000.gz"
+
+
+def pageview_dump_path(hour: datetime) -> Path:
+    return dumps_dir() / pageview_dump_url_path(hour).removeprefix("/other/")
+
+
+def pageview_report_dir(hour: datetime) -> Path:
+    return reports_dir() / "pageviews" / f"{hour:%Y-%m-%d}"
+
+
+def pageview_report_name(hour: datetime) -> str:
+    return f"profile-{hour:%H}00"

@@ -35,6 +35,7 @@ from clickstream_assets.clickstream.profile import (
     render_markdown,
     write_report,
 )
+from clickstream_assets.reporting import markdown_table
 from clickstream_assets.resources.downloads import validate_url
 from clickstream_assets.resources.dump_source import DumpSourceResource
 
@@ -59,25 +60,6 @@ def partition_of(context: AssetExecutionContext) -> tuple[str, str]:
         raise TypeError(f"expected a month x wiki partition key, got {key!r}")
     dims = key.keys_by_dimension
     return dims["wiki"], dims["month"]
-
-
-def markdown_table(table: pa.Table, limit: int = 10) -> str:
-    """A markdown preview of the first `limit` rows (floats rounded, pipes escaped)."""
-    rows = table.slice(0, limit).to_pylist()
-    if not rows:
-        return "_no rows_"
-    names = table.column_names
-
-    def cell(value: object) -> str:
-        if isinstance(value, float):
-            return f"{value:.4f}"
-        if isinstance(value, int):
-            return f"{value:,}"
-        return str(value).replace("|", "\\|")
-
-    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
-    lines += ["| " + " | ".join(cell(row[name]) for name in names) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 class ClickstreamDumpConfig(Config):

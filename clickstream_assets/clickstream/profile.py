@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import html
 import json
-import os
 from pathlib import Path
 
 import duckdb
 
 from clickstream_assets.clickstream.analytics import REFERRER_LIST, scan
 from clickstream_assets.clickstream.parsing import ENTRY_SOURCES
+from clickstream_assets.reporting import write_texts
 
 # Buckets of n by order of magnitude; the dumps drop pairs seen fewer than ten times.
 N_BUCKETS = ((0, 10), (10, 100), (100, 1_000), (1_000, 10_000), (10_000, 100_000))
@@ -194,18 +194,13 @@ def _fmt(value: object) -> str:
 
 
 def write_report(directory: Path, name: str, profile: dict, title: str) -> dict[str, Path]:
-    """Write `<name>.json`, `.md` and `.html` atomically; returns their paths."""
-    directory.mkdir(parents=True, exist_ok=True)
-    contents = {
-        "json": json.dumps(profile, indent=2, ensure_ascii=False),
-        "md": f"# {title}\n\n{render_markdown(profile)}\n",
-        "html": render_html(profile, title),
-    }
-    paths = {}
-    for suffix, text in contents.items():
-        path = directory / f"{name}.{suffix}"
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-        paths[suffix] = path
-    return paths
+    """Write `<name>.json`, `.md` and `.html`; returns their paths."""
+    return write_texts(
+        directory,
+        name,
+        {
+            "json": json.dumps(profile, indent=2, ensure_ascii=False),
+            "md": f"# {title}\n\n{render_markdown(profile)}\n",
+            "html": render_html(profile, title),
+        },
+    )
