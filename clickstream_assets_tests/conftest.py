@@ -1,0 +1,38 @@
+"""Fixtures shared by the whole suite: the real embedded services that tests run against."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from clickstream_assets.local.jvm import KAFKA_BROKER, ensure_jvm_artifacts
+from clickstream_assets.local.kafka_broker import KafkaBroker, free_port
+
+# Accounts of the broker's SASL_PLAINTEXT listener, for tests of clients that authenticate.
+KAFKA_SASL_USERS = {"clickstream": "clickstream-secret", "analyst": "analyst-secret"}
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
+    """One real Apache Kafka broker for the session, on free loopback ports, storage in a tmp dir.
+
+    It has a PLAINTEXT listener (`bootstrap`) and a SASL_PLAINTEXT listener with the PLAIN
+    mechanism (`sasl_bootstrap`) accepting KAFKA_SASL_USERS. Its jars are resolved with Maven
+    first; if that fails, the session fails rather than skipping the tests that need Kafka.
+    """
+    ensure_jvm_artifacts(KAFKA_BROKER)
+    port = free_port()
+    sasl_port = free_port()
+    while sasl_port == port:
+        sasl_port = free_port()
+    broker = KafkaBroker(
+        tmp_path_factory.mktemp("kafka"),
+        port=port,
+        sasl_port=sasl_port,
+        sasl_users=KAFKA_SASL_USERS,
+    )
+
+    broker.start()
+    yield broker
+    broker.stop()
