@@ -39,6 +39,142 @@ def demo(offline: bool) -> None:
 
 
 @main.group()
+def services() -> None:
+    """The embedded services: the Kafka broker and the dump mirror."""
+
+
+@services.command("up")
+@click.option("--no-mirror", is_flag=True, help="Start only the Kafka broker.")
+def services_up(no_mirror: bool) -> None:
+    """Start the local broker (for a loopback KAFKA_BOOTSTRAP) and the mirror."""
+    from clickstream_assets.local import services as local
+
+    for line in local.services_up(with_mirror=not no_mirror):
+        click.echo(line)
+
+
+@services.command("down")
+def services_down() -> None:
+    """Stop the local broker and the mirror, whichever process started them."""
+    from clickstream_assets.local import services as local
+
+    for line in local.services_down():
+        click.echo(line)
+
+
+@services.command("status")
+def services_status() -> None:
+    """Say what runs."""
+    from clickstream_assets.local import services as local
+
+    for line in local.services_status():
+        click.echo(line)
+
+
+@main.group()
+def kafka() -> None:
+    """Look into Kafka topics by hand (KAFKA_* settings apply)."""
+
+
+@kafka.command("consume")
+@click.option("--topic", default=None, help="Default: KAFKA_TOPIC.")
+@click.option("--group-id", default="clickstream-cli", show_default=True)
+@click.option("--from-beginning", is_flag=True, help="Start at the oldest retained message.")
+@click.option("--limit", type=int, default=None, help="Stop after N messages.")
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write JSON lines here instead of standard output.",
+)
+@click.option("--no-auto-commit", is_flag=True, help="Leave the group's offsets untouched.")
+@click.option(
+    "--timeout",
+    "timeout_ms",
+    type=int,
+    default=10_000,
+    show_default=True,
+    help="Stop after this many milliseconds without a message.",
+)
+@click.option("--verbose", is_flag=True, help="Print a summary line per message on stderr.")
+def kafka_consume(
+    topic, group_id, from_beginning, limit, output, no_auto_commit, timeout_ms, verbose
+) -> None:
+    """Consume messages as JSON lines."""
+    import json
+
+    from clickstream_assets.pageviews.inspect import consume_messages
+    from clickstream_assets.resources.kafka import kafka_from_env
+
+    resource = kafka_from_env()
+    out = output.open("w", encoding="utf-8") if output else sys.stdout
+    count = 0
+    try:
+        for record in consume_messages(
+            resource,
+            topic or resource.topic,
+            group_id,
+            from_beginning=from_beginning,
+            limit=limit,
+            timeout_ms=timeout_ms,
+            auto_commit=not no_auto_commit,
+        ):
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            count += 1
+            if verbose:
+                click.echo(
+                    f"{record['partition']}:{record['offset']} key={record['key']}", err=True
+                )
+    finally:
+        if output:
+            out.close()
+    click.echo(f"consumed {count:,} messages", err=True)
+
+
+@kafka.command("topics")
+def kafka_topics() -> None:
+    """List topics with each partition's low and high offsets."""
+    from clickstream_assets.pageviews.inspect import describe_topics
+    from clickstream_assets.resources.kafka import kafka_from_env
+
+    for topic in describe_topics(kafka_from_env()):
+        click.echo(f"{topic['topic']}: {topic['messages']:,} messages")
+        for p in topic["partitions"]:
+            click.echo(
+                f"  partition {p['partition']}: offsets {p['low']:,}..{p['high']:,} "
+                f"(leader {p['leader']})"
+            )
+
+
+@main.group()
+def pageviews() -> None:
+    """Hourly pageview dumps."""
+
+
+@pageviews.command("profile")
+@click.option("--source", required=True, help="A pageview dump: a local file or an http(s) URL.")
+@click.option("--limit", type=int, default=None, help="Profile only the first N records.")
+def pageviews_profile(source: str, limit: int | None) -> None:
+    """Profile a pageview dump and print the summary."""
+    import tempfile
+
+    from clickstream_assets.pageviews.profile import profile_pageviews, render_markdown
+    from clickstream_assets.resources.downloads import download_dump
+
+    if source.startswith(("http://", "https://")):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / Path(source).name
+            download_dump(source, path, row_cap=limit)
+            profile = profile_pageviews(path, limit=limit)
+    else:
+        path = Path(source)
+        if not path.exists():
+            raise click.BadParameter(f"{path} does not exist", param_hint="--source")
+        profile = profile_pageviews(path, limit=limit)
+    click.echo(render_markdown(profile))
+
+
+@main.group()
 def mirror() -> None:
     """The local HTTP mirror of dumps.wikimedia.org."""
 

@@ -38,6 +38,7 @@ class KafkaResource(ConfigurableResource):
     sasl_mechanism: str | None = None
     sasl_username: str | None = None
     sasl_password: str | None = None
+    timeout_s: float = Field(default=30.0, description="Patience for metadata requests.")
 
     def client_config(self) -> dict:
         config = {"bootstrap.servers": self.bootstrap_servers}
@@ -73,9 +74,10 @@ class KafkaResource(ConfigurableResource):
     def admin(self) -> AdminClient:
         return AdminClient(self.client_config())
 
-    def ensure_topic(self, topic: str | None = None, timeout_s: float = 30.0) -> bool:
+    def ensure_topic(self, topic: str | None = None, timeout_s: float | None = None) -> bool:
         """Create the topic with `partitions` partitions when missing; True if it was created."""
         name = topic or self.topic
+        timeout_s = timeout_s or self.timeout_s
         admin = self.admin()
         if name in self.list_topics(admin, timeout_s):
             return False
@@ -92,7 +94,8 @@ class KafkaResource(ConfigurableResource):
             time.sleep(0.1)
         return True
 
-    def list_topics(self, admin: AdminClient | None = None, timeout_s: float = 30.0) -> dict:
+    def list_topics(self, admin: AdminClient | None = None, timeout_s: float | None = None) -> dict:
+        timeout_s = timeout_s or self.timeout_s
         try:
             return (admin or self.admin()).list_topics(timeout=timeout_s).topics
         except KafkaException as exc:
@@ -102,9 +105,12 @@ class KafkaResource(ConfigurableResource):
                 "running? `clickstream services up` starts the local one"
             ) from None
 
-    def end_offsets(self, topic: str | None = None, timeout_s: float = 30.0) -> dict[int, int]:
+    def end_offsets(
+        self, topic: str | None = None, timeout_s: float | None = None
+    ) -> dict[int, int]:
         """The next offset to be written in each partition of the topic."""
         name = topic or self.topic
+        timeout_s = timeout_s or self.timeout_s
         metadata = self.list_topics(timeout_s=timeout_s)
         if name not in metadata:
             return {}

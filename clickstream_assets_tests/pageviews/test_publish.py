@@ -1,0 +1,235 @@
+import gzip
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from dagster import DagsterInstance, materialize
+
+from clickstream_assets import settings
+from clickstream_assets.pageviews.assets import pageview_topic
+from clickstream_assets.pageviews.inspect import consume_messages
+from clickstream_assets.pageviews.publish import PublishError, publish_hour
+from clickstream_assets.resources.kafka import KafkaResource, KafkaUnavailable
+from clickstream_assets_tests.conftest import KAFKA_SASL_USERS
+from clickstream_assets_tests.pageviews.test_parsing import CURRENT, needs_samples
+
+HOUR = datetime(2024, 10, 1, 13, tzinfo=UTC)
+PARTITION = "2024-10-01-13:00"
+LINES = [
+    "de Berlin 12 0",
+    "de Köln 3 0",
+    "",
+    "en Main_Page 40 0",
+    'en Say_"hi"\\there 2 0',
+    "en.m Main_Page 7 0",
+    "ja 東京 5 0",
+    "broken line",
+    "www.wikidata Q42 1 0",
+]
+
+
+def unique_topic() -> str:
+    return f"pageviews-test-{uuid.uuid4().hex[:8]}"
+
+
+def write_hour(directory: Path, lines: list[str], hour: datetime = HOUR) -> Path:
+    path = directory / f"pageviews-{hour:%Y%m%d-%H}0000.gz"
+    path.write_bytes(gzip.compress("\n".join(lines).encode("utf-8")))
+    return path
+
+
+def expected_records(lines: list[str]) -> dict[int, dict]:
+    """Line number -> the value the message for that line must carry, worked out by hand."""
+    records = {}
+    for number, line in enumerate(lines, start=1):
+        fields = line.split(" ")
+        if len(fields) == 4:
+            project, title, views, size = fields
+            records[number] = {
+                "project": project,
+                "page_title": title,
+                "views": int(views),
+                "bytes": int(size),
+                "hour": "2024-10-01T13:00:00Z",
+            }
+    return records
+
+
+def consume_all(kafka: KafkaResource, topic: str) -> list[dict]:
+    return list(
+        consume_messages(
+            kafka,
+            topic,
+            f"test-{uuid.uuid4().hex[:6]}",
+            from_beginning=True,
+            timeout_ms=4_000,
+            auto_commit=False,
+        )
+    )
+
+
+@pytest.fixture
+def kafka(kafka_broker) -> KafkaResource:
+    return KafkaResource(bootstrap_servers=kafka_broker.bootstrap, topic=unique_topic())
+
+
+def test_publish_then_consume_exact_messages(kafka, tmp_path):
+    path = write_hour(tmp_path, LINES)
+    kafka.ensure_topic()
+    before = time.time()
+
+    result = publish_hour(kafka.producer(), kafka.topic, path, HOUR)
+
+    messages = consume_all(kafka, kafka.topic)
+    expected = expected_records(LINES)
+    assert result.messages == len(messages) == len(expected) == 7
+    by_line = {int(m["headers"]["line_number"]): m for m in messages}
+    assert {line: m["value"] for line, m in by_line.items()} == expected
+    for line, message in by_line.items():
+        assert message["key"] == expected[line]["project"]
+        assert message["headers"] == {
+            "source_file": path.name,
+            "line_number": str(line),
+            "hour": "2024-10-01T13:00:00Z",
+        }
+        assert message["timestamp_ms"] / 1000 >= before - 5
+
+
+def test_publish_partitions_by_project_key(kafka, tmp_path):
+    lines = [f"{project} Page_{i} 1 0" for i in range(20) for project in ("de", "en", "fr", "ja")]
+    kafka.ensure_topic()
+
+    publish_hour(kafka.producer(), kafka.topic, write_hour(tmp_path, lines), HOUR)
+
+    partitions = {}
+    for message in consume_all(kafka, kafka.topic):
+        partitions.setdefault(message["key"], set()).add(message["partition"])
+    assert set(partitions) == {"de", "en", "fr", "ja"}
+    assert all(len(found) == 1 for found in partitions.values())
+
+
+def test_publish_records_offset_ranges(kafka, tmp_path):
+    kafka.ensure_topic()
+
+    result = publish_hour(kafka.producer(), kafka.topic, write_hour(tmp_path, LINES), HOUR)
+
+    ends = kafka.end_offsets()
+    assert sum(ends.values()) == 7
+    assert {p: hi + 1 for p, (_, hi) in result.offsets.items()} == {
+        p: end for p, end in ends.items() if end
+    }
+
+
+@needs_samples
+def test_publish_real_sample_views_per_project(kafka, tmp_path):
+    path = tmp_path / "pageviews-20200101-000000.gz"
+    path.write_bytes(CURRENT.read_bytes())
+    kafka.ensure_topic()
+
+    result = publish_hour(kafka.producer(), kafka.topic, path, datetime(2020, 1, 1, tzinfo=UTC))
+
+    messages = consume_all(kafka, kafka.topic)
+    assert result.messages == len(messages) == 3_665
+    first = min(messages, key=lambda m: int(m["headers"]["line_number"]))
+    assert first["value"]["project"] == "aa" and first["value"]["page_title"] == "Main_Page"
+    assert first["headers"]["line_number"] == "1"
+    assert max(int(m["headers"]["line_number"]) for m in messages) == 3_667
+
+
+def test_publish_messages_survive_a_broker_restart(kafka_broker, kafka, tmp_path):
+    kafka.ensure_topic()
+    publish_hour(kafka.producer(), kafka.topic, write_hour(tmp_path, LINES), HOUR)
+
+    kafka_broker.stop()
+    kafka_broker.start()
+
+    assert len(consume_all(kafka, kafka.topic)) == 7
+
+
+def test_publish_to_a_broker_that_is_down_fails_clearly(tmp_path):
+    down = KafkaResource(bootstrap_servers="127.0.0.1:1", topic=unique_topic())
+
+    with pytest.raises(KafkaUnavailable, match=r"Kafka at 127.0.0.1:1 did not answer"):
+        down.list_topics(timeout_s=2)
+
+
+def test_publish_with_undeliverable_messages_counts_failures(tmp_path):
+    producer = KafkaResource(bootstrap_servers="127.0.0.1:1").producer(
+        **{"message.timeout.ms": 1500}
+    )
+
+    with pytest.raises(PublishError, match=r"7 of 7 messages .* were not delivered"):
+        publish_hour(producer, "nowhere", write_hour(tmp_path, LINES), HOUR, flush_timeout_s=10)
+
+
+def materialize_topic(kafka, data_dir, instance, republish=False):
+    return materialize(
+        [pageview_topic],
+        partition_key=PARTITION,
+        resources={"kafka": kafka},
+        instance=instance,
+        run_config={"ops": {"pageview_topic": {"config": {"republish": republish}}}},
+        raise_on_error=False,
+    )
+
+
+def test_materialize_topic_refuses_to_republish_without_the_flag(kafka, tmp_path, monkeypatch):
+    monkeypatch.setenv("CLICKSTREAM_DATA_DIR", str(tmp_path / "data"))
+    dump = settings.pageview_dump_path(HOUR)
+    dump.parent.mkdir(parents=True)
+    write_hour(dump.parent, LINES)
+    instance = DagsterInstance.ephemeral()
+
+    first = materialize_topic(kafka, tmp_path, instance)
+    second = materialize_topic(kafka, tmp_path, instance)
+    third = materialize_topic(kafka, tmp_path, instance, republish=True)
+
+    assert first.success
+    meta = first.asset_materializations_for_node("pageview_topic")[0].metadata
+    assert meta["messages"].value == 7 and meta["rejected_lines"].value == 1
+    assert not second.success
+    assert "already published" in str(second.failure_data_for_node("pageview_topic").error)
+    assert third.success
+    assert sum(kafka.end_offsets().values()) == 14
+
+
+def test_materialize_topic_with_broker_down_is_not_materialized(tmp_path, monkeypatch):
+    monkeypatch.setenv("CLICKSTREAM_DATA_DIR", str(tmp_path / "data"))
+    dump = settings.pageview_dump_path(HOUR)
+    dump.parent.mkdir(parents=True)
+    write_hour(dump.parent, LINES)
+    instance = DagsterInstance.ephemeral()
+    down = KafkaResource(bootstrap_servers="127.0.0.1:1", topic=unique_topic(), timeout_s=3)
+
+    result = materialize_topic(down, tmp_path, instance)
+
+    assert not result.success
+    assert "did not answer a metadata request" in str(
+        result.failure_data_for_node("pageview_topic").error
+    )
+    assert result.asset_materializations_for_node("pageview_topic") == []
+
+
+def test_publish_over_sasl_plain_reaches_the_client(kafka_broker, tmp_path, caplog):
+    user, password = next(iter(KAFKA_SASL_USERS.items()))
+    secure = KafkaResource(
+        bootstrap_servers=kafka_broker.sasl_bootstrap,
+        topic=unique_topic(),
+        security_protocol="SASL_PLAINTEXT",
+        sasl_mechanism="PLAIN",
+        sasl_username=user,
+        sasl_password=password,
+    )
+    wrong = secure.model_copy(update={"sasl_password": "not-the-password"})
+    secure.ensure_topic()
+
+    result = publish_hour(secure.producer(), secure.topic, write_hour(tmp_path, LINES), HOUR)
+    with pytest.raises(KafkaUnavailable) as refused:
+        wrong.list_topics(timeout_s=5)
+
+    assert result.messages == 7
+    assert len(consume_all(secure, secure.topic)) == 7
+    assert "not-the-password" not in str(refused.value)
+    assert password not in secure.describe() and password not in caplog.text
