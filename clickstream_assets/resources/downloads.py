@@ -29,7 +29,9 @@ from isal import igzip
 log = logging.getLogger(__name__)
 
 GZIP_MAGIC = b"\x1f\x8b"
-CHUNK_BYTES = 1 << 20
+# Small enough that a broken connection loses little (a partly read chunk is dropped), large
+# enough that the loop costs nothing next to the network.
+CHUNK_BYTES = 64 << 10
 RETRYABLE_STATUS = {408, 425, 429, 500, 502, 503, 504}
 
 ProgressCallback = Callable[[int, int | None], None]
@@ -247,7 +249,7 @@ def download_dump(
         sink.verify(url)
     except BaseException as exc:
         sink.close()
-        if row_cap or not isinstance(exc, TransferGaveUp):
+        if row_cap or not isinstance(exc, TransferGaveUp) or _is_empty(part):
             part.unlink(missing_ok=True)
         raise
 
@@ -388,3 +390,7 @@ def _stream_body(
                 return
     except requests.exceptions.ChunkedEncodingError as exc:
         raise requests.ConnectionError(str(exc)) from exc
+
+
+def _is_empty(path: Path) -> bool:
+    return not path.exists() or path.stat().st_size == 0
