@@ -48,6 +48,9 @@ DEMO_WIKIS = ("enwiki", "dewiki")
 DEMO_ROW_CAP = 200_000
 # Rows the local mirror generates for a clickstream dump it is asked for the first time.
 DEFAULT_MIRROR_CLICKSTREAM_ROWS = 50_000
+# Lines the local mirror generates for an hourly pageview dump it is asked for the first time
+# (a real hour has 5-8 million; this keeps an hourly demo run to seconds).
+DEFAULT_MIRROR_PAGEVIEW_LINES = 20_000
 
 WEBSERVER_HOST = "127.0.0.1"
 DEFAULT_WEBSERVER_PORT = 3000
