@@ -121,11 +121,12 @@ def rank_two_step_paths(parquet: Path, limit: int = 100) -> pa.Table:
                 .arrow()
                 .read_all()
             )
-            total, smallest = con.execute(f"""
+            # fetchall, not fetchone: a half-read result blocks the next query's arrow().
+            ((total, smallest),) = con.execute(f"""
                 SELECT (SELECT COUNT(*) FROM transitions),
                        (SELECT MIN(n) FROM (SELECT n FROM transitions
                                             ORDER BY n DESC LIMIT {candidates}))
-            """).fetchone()
+            """).fetchall()
             if candidates >= total or result.num_rows < limit:
                 return result
             if smallest is None or smallest < result.column("estimated_n")[-1].as_py():

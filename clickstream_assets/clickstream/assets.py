@@ -131,7 +131,11 @@ class ClickstreamParquetConfig(Config):
     deps=[clickstream_dump],
     kinds={"parquet", "pyarrow"},
     check_specs=[
-        AssetCheckSpec("has_no_quarantined_lines", asset="clickstream_parquet"),
+        AssetCheckSpec(
+            "has_no_quarantined_lines",
+            asset="clickstream_parquet",
+            description="Every line of the dump parsed; warns when lines went to quarantine.",
+        ),
     ],
 )
 def clickstream_parquet(
@@ -313,7 +317,13 @@ class PageExitsConfig(Config):
     partitions_def=clickstream_partitions,
     deps=[clickstream_parquet],
     kinds={"duckdb", "parquet"},
-    check_specs=[AssetCheckSpec("has_exit_rates_between_zero_and_one", asset="page_exits")],
+    check_specs=[
+        AssetCheckSpec(
+            "has_exit_rates_between_zero_and_one",
+            asset="page_exits",
+            description="Every exit rate is a share: no page loses more readers than it has.",
+        )
+    ],
 )
 def page_exits(context: AssetExecutionContext, config: PageExitsConfig) -> MaterializeResult:
     """Per page: views (clicks into it), clicks onward to other articles, estimated exits
@@ -343,7 +353,11 @@ def page_exits(context: AssetExecutionContext, config: PageExitsConfig) -> Mater
     deps=[clickstream_parquet],
     kinds={"duckdb", "parquet"},
     check_specs=[
-        AssetCheckSpec("has_probabilities_between_zero_and_one", asset="page_transitions")
+        AssetCheckSpec(
+            "has_probabilities_between_zero_and_one",
+            asset="page_transitions",
+            description="Every transition probability is in [0, 1], so funnels multiply sanely.",
+        )
     ],
 )
 def page_transitions(context: AssetExecutionContext) -> MaterializeResult:

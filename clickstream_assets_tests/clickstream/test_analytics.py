@@ -7,6 +7,7 @@ import pytest
 
 from clickstream_assets.clickstream import analytics
 from clickstream_assets.clickstream.parsing import SCHEMA, convert_clickstream
+from clickstream_assets.local.generator import write_clickstream_dump
 from clickstream_assets_tests.clickstream.test_parsing import (
     HEAD_2018,
     independent_rows,
@@ -147,3 +148,27 @@ def test_rank_entry_pages_real_sample_matches_independent_count(tmp_path):
     table = analytics.rank_entry_pages(parquet, limit=10).to_pylist()
 
     assert [(r["curr"], r["n"]) for r in table if r["source"] == "search"] == top
+
+
+def test_rank_two_step_paths_equals_brute_force_on_a_generated_month(tmp_path):
+    dump = tmp_path / "clickstream-enwiki-2024-10.tsv.gz"
+    write_clickstream_dump(dump, wiki="enwiki", month="2024-10", rows=30_000, seed=7)
+    parquet = tmp_path / "c.parquet"
+    convert_clickstream(dump, parquet)
+    rows = pq.read_table(parquet).to_pandas()
+    views = rows.groupby("curr")["n"].sum()
+    links = rows[~rows["prev"].str.startswith("other-")].copy()
+    links["probability"] = (links["n"] / links["prev"].map(views)).clip(upper=1.0)
+    paths = links.merge(links, left_on="curr", right_on="prev", suffixes=("_a", "_b"))
+    paths = paths[paths["curr_b"] != paths["prev_a"]]
+    paths["estimated_n"] = paths["n_a"] * paths["probability_b"]
+    expected = paths.sort_values(
+        ["estimated_n", "prev_a", "curr_a", "curr_b"], ascending=[False, True, True, True]
+    ).head(50)
+
+    table = analytics.rank_two_step_paths(parquet, limit=50).to_pylist()
+
+    assert [(r["prev"], r["curr"], r["next"]) for r in table] == list(
+        zip(expected["prev_a"], expected["curr_a"], expected["curr_b"], strict=True)
+    )
+    assert [r["estimated_n"] for r in table] == pytest.approx(expected["estimated_n"].tolist())

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from clickstream_assets.local.mirror import DumpMirror
 from dagster import DagsterInstance, materialize
 
 from clickstream_assets import settings
 from clickstream_assets.clickstream.assets import clickstream_assets
 from clickstream_assets.clickstream.checks import clickstream_checks
+from clickstream_assets.local.mirror import DumpMirror
 from clickstream_assets.resources.dump_source import DumpSourceResource
 
 PARTITION = "2024-10-01|enwiki"
