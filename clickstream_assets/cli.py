@@ -27,6 +27,7 @@ def main(verbose: bool) -> None:
     )
     # SIGTERM (from a supervisor or a test) stops the command as cleanly as Ctrl+C does.
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
 
 
 @main.command()

@@ -8,6 +8,7 @@ from dagster import (
     define_asset_job,
 )
 
+from clickstream_assets import settings
 from clickstream_assets.clickstream.assets import clickstream_assets
 from clickstream_assets.clickstream.checks import clickstream_checks
 from clickstream_assets.pageviews.assets import pageview_assets
@@ -32,7 +33,7 @@ pageview_hourly_schedule = build_schedule_from_partitioned_job(
     pageview_hour_job,
     name="pageview_hourly_schedule",
     description="Pulls each new pageview hour: the previous, complete hour, at minute 45.",
-    minute_of_hour=45,
+    minute_of_hour=settings.PAGEVIEW_SCHEDULE_MINUTE,
     default_status=DefaultScheduleStatus.RUNNING,
 )
 

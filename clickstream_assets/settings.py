@@ -19,9 +19,24 @@ DEFAULT_DUMPS_URL = "https://dumps.wikimedia.org"
 DEFAULT_KAFKA_BOOTSTRAP = "127.0.0.1:9092"
 DEFAULT_KAFKA_TOPIC = "pageviews"
 DEFAULT_SPARK_MASTER = "local[*]"
+# Where Spark finds its Kafka connector: `local` puts the jars that Maven resolved from
+# jvm/pom.xml on spark.jars, `packages` lets Spark resolve the same coordinates itself (needs
+# the internet), `off` adds nothing, for a cluster whose image already ships the connector.
+SPARK_KAFKA_JARS_CHOICES = ("local", "packages", "off")
+DEFAULT_SPARK_KAFKA_JARS = "local"
+# Shuffle partitions of a local master: Spark's 200 make every micro-batch of a stateful query
+# schedule 200 tiny tasks on two cores. A streaming checkpoint fixes the number at its first
+# batch, so changing it later needs a fresh checkpoint.
+DEFAULT_SPARK_LOCAL_SHUFFLE_PARTITIONS = 4
+# The local driver runs the executors' work too; Spark's 1g default is tight for a 5M-event hour.
+DEFAULT_SPARK_LOCAL_DRIVER_MEMORY = "2g"
 # Heap of the local Kafka broker: a one-node demo broker is comfortable in well under 1 GB, and
 # the machines this runs on also host Spark and Dagster.
 DEFAULT_KAFKA_BROKER_HEAP = "768m"
+# The warehouse objects every statement in sql/ names; SNOWFLAKE_* variables point elsewhere
+# only for the connection's defaults.
+DEFAULT_SNOWFLAKE_DATABASE = "ANALYTICS"
+DEFAULT_SNOWFLAKE_WAREHOUSE = "LOAD_WH"
 
 # Wikis that Wikimedia publishes clickstream dumps for.
 CLICKSTREAM_WIKIS = (
@@ -46,6 +61,8 @@ DEMO_MONTH = "2024-10-01"
 DEMO_WIKIS = ("enwiki", "dewiki")
 # Rows the demo streams from the head of each real dump, so a month takes a minute, not an hour.
 DEMO_ROW_CAP = 200_000
+# Complete pageview hours the demo downloads, profiles and publishes.
+DEMO_PAGEVIEW_HOURS = 3
 # Rows the local mirror generates for a clickstream dump it is asked for the first time.
 DEFAULT_MIRROR_CLICKSTREAM_ROWS = 50_000
 # Lines the local mirror generates for an hourly pageview dump it is asked for the first time
@@ -90,6 +107,72 @@ def kafka_topic() -> str:
 
 def spark_master() -> str:
     return env("SPARK_MASTER") or DEFAULT_SPARK_MASTER
+
+
+def spark_master_is_local() -> bool:
+    """Whether the master runs on this machine (`local[*]`, `local-cluster[...]`)."""
+    return spark_master().startswith("local")
+
+
+def spark_kafka_jars() -> str:
+    """`local`, `packages` or `off`: how Spark gets its Kafka connector (SPARK_KAFKA_JARS)."""
+    value = (env("SPARK_KAFKA_JARS") or DEFAULT_SPARK_KAFKA_JARS).lower()
+    if value not in SPARK_KAFKA_JARS_CHOICES:
+        raise ValueError(
+            f"SPARK_KAFKA_JARS is {value!r}; expected one of {', '.join(SPARK_KAFKA_JARS_CHOICES)}"
+        )
+    return value
+
+
+def spark_shuffle_partitions() -> int | None:
+    """spark.sql.shuffle.partitions; unset means a small number locally, Spark's default else."""
+    value = env("SPARK_SHUFFLE_PARTITIONS")
+    if value:
+        return int(value)
+    return DEFAULT_SPARK_LOCAL_SHUFFLE_PARTITIONS if spark_master_is_local() else None
+
+
+def spark_driver_memory() -> str | None:
+    """spark.driver.memory; unset means 2g locally and the cluster's own default elsewhere."""
+    return env("SPARK_DRIVER_MEMORY") or (
+        DEFAULT_SPARK_LOCAL_DRIVER_MEMORY if spark_master_is_local() else None
+    )
+
+
+def spark_ui_enabled() -> bool:
+    """Whether the Spark UI starts (SPARK_UI_ENABLED, default on); tests turn it off."""
+    return (env("SPARK_UI_ENABLED") or "true").lower() not in ("0", "false", "no", "off")
+
+
+def snowflake_account() -> str | None:
+    """The Snowflake account; unset means the embedded fakesnow warehouse under the data dir."""
+    return env("SNOWFLAKE_ACCOUNT")
+
+
+def snowflake_user() -> str | None:
+    return env("SNOWFLAKE_USER")
+
+
+def snowflake_password_set() -> bool:
+    """Whether SNOWFLAKE_PASSWORD is set; the value itself is only ever read through EnvVar."""
+    return env("SNOWFLAKE_PASSWORD") is not None
+
+
+def snowflake_private_key_path() -> str | None:
+    """A PEM private key for key-pair authentication, instead of a password."""
+    return env("SNOWFLAKE_PRIVATE_KEY_PATH")
+
+
+def snowflake_role() -> str | None:
+    return env("SNOWFLAKE_ROLE")
+
+
+def snowflake_warehouse() -> str:
+    return env("SNOWFLAKE_WAREHOUSE") or DEFAULT_SNOWFLAKE_WAREHOUSE
+
+
+def snowflake_database() -> str:
+    return env("SNOWFLAKE_DATABASE") or DEFAULT_SNOWFLAKE_DATABASE
 
 
 def java_home() -> Path | None:
@@ -148,6 +231,25 @@ def jvm_dir() -> Path:
     return data_dir() / "jvm"
 
 
+def warehouse_dir() -> Path:
+    """The embedded warehouse: fakesnow keeps one DuckDB file per database here (ANALYTICS.db)."""
+    return data_dir() / "warehouse"
+
+
+def spark_checkpoint_dir() -> Path | str:
+    """Root of Spark's streaming checkpoints (SPARK_CHECKPOINT_DIR, default under the data dir).
+
+    On a cluster this must be storage every executor and the driver reach (a URI such as
+    s3a://bucket/checkpoints), which is then returned as it is.
+    """
+    configured = env("SPARK_CHECKPOINT_DIR")
+    if configured and "://" in configured:
+        return configured.rstrip("/")
+    if configured:
+        return Path(configured).expanduser().resolve()
+    return data_dir() / "checkpoints"
+
+
 def kafka_broker_dir() -> Path:
     """Storage, generated config, pid file and logs of the local Kafka broker."""
     return data_dir() / "kafka"
@@ -191,6 +293,10 @@ def clickstream_row_cap() -> int | None:
     value = env("CLICKSTREAM_ROW_CAP")
     return int(value) if value else None
 
+
+# The hourly schedule runs at this minute, for the hour before the current one: the dumps
+# site publishes an hour's file some minutes after the hour ends.
+PAGEVIEW_SCHEDULE_MINUTE = 45
 
 # Hourly pageview dumps are published since May 2015.
 PAGEVIEW_START_HOUR = "2015-05-01-00:00"

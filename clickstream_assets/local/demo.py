@@ -9,20 +9,27 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import requests
-from dagster import DagsterInstance, MultiPartitionKey, materialize
+from dagster import AssetKey, DagsterInstance, MultiPartitionKey, materialize
 
 from clickstream_assets import settings
 from clickstream_assets.clickstream.assets import clickstream_assets
 from clickstream_assets.clickstream.checks import clickstream_checks
 from clickstream_assets.local.dagster_home import ensure_dagster_home
+from clickstream_assets.local.jvm import KAFKA_BROKER, ensure_jvm_artifacts
+from clickstream_assets.local.kafka_broker import KafkaBroker, broker_answers
 from clickstream_assets.local.processes import ProcessGroup, child_env, wait_for_http
+from clickstream_assets.local.services import local_kafka_port
+from clickstream_assets.pageviews.assets import pageview_assets
 from clickstream_assets.resources.dump_source import DumpSourceResource
+from clickstream_assets.resources.kafka import KafkaResource, kafka_from_env
 
 log = logging.getLogger(__name__)
 
@@ -93,11 +100,72 @@ def materialize_demo_month(
         )
 
 
+def demo_hours(now: datetime | None = None, count: int = settings.DEMO_PAGEVIEW_HOURS) -> list[str]:
+    """Partition keys of `count` complete hours, oldest first, that the hourly schedule will
+    not ask for: before minute 45 the previous hour is still the schedule's to publish."""
+    now = now or datetime.now(UTC)
+    newest = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    if now.minute < settings.PAGEVIEW_SCHEDULE_MINUTE:
+        newest -= timedelta(hours=1)
+    return [f"{newest - timedelta(hours=i):%Y-%m-%d-%H:00}" for i in reversed(range(count))]
+
+
+def materialize_demo_hours(
+    instance: DagsterInstance,
+    dump_source: DumpSourceResource,
+    kafka: KafkaResource,
+    echo: Callable[[str], None],
+) -> None:
+    """Download, profile and publish the last few pageview hours, each once."""
+    published = instance.get_materialized_partitions(AssetKey("pageview_topic"))
+    for key in demo_hours():
+        if key in published:
+            echo(f"pageviews {key}: already published, kept")
+            continue
+        started = time.monotonic()
+        result = materialize(
+            pageview_assets,
+            partition_key=key,
+            instance=instance,
+            resources={"dump_source": dump_source, "kafka": kafka},
+            tags={"dagster/from": "clickstream demo"},
+        )
+        if not result.success:
+            raise RuntimeError(f"materializing pageviews {key} failed; see the Dagster UI")
+        echo(f"pageviews {key}: published in {time.monotonic() - started:.0f} s")
+
+
+def start_local_kafka(echo: Callable[[str], None]) -> KafkaBroker | None:
+    """The embedded broker, when KAFKA_BOOTSTRAP is loopback and nothing answers there."""
+    port = local_kafka_port()
+    bootstrap = settings.kafka_bootstrap()
+    if port is None or broker_answers(bootstrap, timeout=3.0):
+        echo(f"kafka: using the broker at {bootstrap}")
+        return None
+    ensure_jvm_artifacts(KAFKA_BROKER)
+    broker = KafkaBroker(settings.kafka_broker_dir(), port=port)
+    broker.start()
+    echo(f"kafka: started Apache Kafka at {broker.bootstrap}")
+    return broker
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def install_stop_signals() -> None:
+    """SIGINT and SIGTERM stop the demo the same way, even if SIGINT was ignored at start
+    (as it is for a background job of a non-interactive shell)."""
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
 def run_demo(offline: bool, echo: Callable[[str], None], stay: bool = True) -> None:
     """Start the services, materialize the demo data, print the URLs, wait for Ctrl+C."""
+    install_stop_signals()
     choice = choose_dump_source(offline)
     group = ProcessGroup()
-    mirror = None
+    mirror = broker = None
     try:
         if choice.use_mirror:
             from clickstream_assets.local.mirror import DumpMirror
@@ -111,7 +179,11 @@ def run_demo(offline: bool, echo: Callable[[str], None], stay: bool = True) -> N
             cap = f", first {row_cap:,} rows of each dump" if row_cap else ""
             echo(f"dumps: {base_url}{cap} ({choice.reason})")
 
+        broker = start_local_kafka(echo)
         home = ensure_dagster_home()
+        # Create the instance's storage here, before the webserver and the daemon start: three
+        # processes migrating one new SQLite schema at once leave it with two heads.
+        instance = DagsterInstance.get()
         env = child_env(
             DAGSTER_HOME=str(home),
             WIKIMEDIA_DUMPS_URL=base_url,
@@ -148,15 +220,23 @@ def run_demo(offline: bool, echo: Callable[[str], None], stay: bool = True) -> N
         echo(f"Dagster UI: {ui}")
 
         dump_source = DumpSourceResource(base_url=base_url, row_cap=row_cap)
-        materialize_demo_month(DagsterInstance.get(), dump_source, echo)
+        materialize_demo_month(instance, dump_source, echo)
+        materialize_demo_hours(instance, dump_source, kafka_from_env(), echo)
         echo(f"ready: open {ui}/asset-groups/clickstream/lineage (Ctrl+C stops everything)")
+        # Dagster's in-process execution installs signal handlers of its own; take them back.
+        install_stop_signals()
         while stay:
             group.check_alive()
             time.sleep(1)
     except KeyboardInterrupt:
         echo("stopping ...")
     finally:
+        # A second Ctrl+C must not cut the cleanup short and leave servers running.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         group.stop()
         if mirror is not None:
             mirror.stop()
+        if broker is not None:
+            broker.stop()
         echo("stopped every process the demo started")

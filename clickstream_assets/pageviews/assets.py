@@ -100,7 +100,13 @@ def _dump_for(context: AssetExecutionContext):
     partitions_def=pageview_partitions,
     deps=[pageview_dump],
     kinds={"duckdb", "json"},
-    check_specs=[AssetCheckSpec("has_no_rejected_lines", asset="pageview_profile")],
+    check_specs=[
+        AssetCheckSpec(
+            "has_no_rejected_lines",
+            asset="pageview_profile",
+            description="Every non-blank line parsed; warns with the reasons when some did not.",
+        )
+    ],
 )
 def pageview_profile(context: AssetExecutionContext) -> MaterializeResult:
     """A profile of the hour: lines parsed, blank and rejected (with reasons), completeness,
