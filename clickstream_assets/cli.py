@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from clickstream_assets import settings
+from clickstream_assets.warehouse.cli import warehouse as warehouse_group
 
 
 def _interrupt(signum, frame):
@@ -238,6 +239,9 @@ def generate_pageviews(hour: str, lines: int, seed: int, legacy: bool, out: Path
         ) from exc
     result = write_pageview_dump(out, hour=when, lines=lines, seed=seed, legacy=legacy)
     click.echo(f"wrote {result.rows:,} lines ({result.bytes_written:,} bytes) to {out}")
+
+
+main.add_command(warehouse_group, name="warehouse")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""The one Definitions object of the project: assets, checks, resources, jobs and schedules."""
+"""The one Definitions object of the project: assets, checks, resources, jobs, schedules and
+sensors."""
 
 from dagster import (
     AssetSelection,
@@ -14,6 +15,11 @@ from clickstream_assets.clickstream.checks import clickstream_checks
 from clickstream_assets.pageviews.assets import pageview_assets
 from clickstream_assets.resources.dump_source import dump_source_from_env
 from clickstream_assets.resources.kafka import kafka_from_env
+from clickstream_assets.resources.spark import spark_from_env
+from clickstream_assets.resources.warehouse import warehouse_from_env
+from clickstream_assets.sessions.assets import session_assets, session_checks
+from clickstream_assets.sessions.sensors import pageview_consumers_job, pageview_topic_sensor
+from clickstream_assets.warehouse.assets import warehouse_assets, warehouse_checks
 
 clickstream_month_job = define_asset_job(
     "clickstream_month",
@@ -38,9 +44,15 @@ pageview_hourly_schedule = build_schedule_from_partitioned_job(
 )
 
 defs = Definitions(
-    assets=[*clickstream_assets, *pageview_assets],
-    asset_checks=clickstream_checks,
-    jobs=[clickstream_month_job, pageview_hour_job],
+    assets=[*clickstream_assets, *pageview_assets, *warehouse_assets, *session_assets],
+    asset_checks=[*clickstream_checks, *warehouse_checks, *session_checks],
+    jobs=[clickstream_month_job, pageview_hour_job, pageview_consumers_job],
     schedules=[pageview_hourly_schedule],
-    resources={"dump_source": dump_source_from_env(), "kafka": kafka_from_env()},
+    sensors=[pageview_topic_sensor],
+    resources={
+        "dump_source": dump_source_from_env(),
+        "kafka": kafka_from_env(),
+        "warehouse": warehouse_from_env(),
+        "spark": spark_from_env(),
+    },
 )

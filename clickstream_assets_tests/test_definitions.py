@@ -26,7 +26,9 @@ def test_definitions_clickstream_lineage_and_groups():
 
     parquet = graph.get(AssetKey("clickstream_parquet"))
     children = {key.to_user_string() for key in parquet.child_keys}
-    assert children == CLICKSTREAM_ASSETS - {"clickstream_dump", "clickstream_parquet"}
+    assert children == (CLICKSTREAM_ASSETS - {"clickstream_dump", "clickstream_parquet"}) | {
+        "raw_clickstream"
+    }
     assert {graph.get(AssetKey(name)).group_name for name in CLICKSTREAM_ASSETS} == {"clickstream"}
 
 
@@ -47,3 +49,40 @@ def test_definitions_clickstream_checks_are_named_as_predicates():
         "has_exit_rates_between_zero_and_one",
         "has_probabilities_between_zero_and_one",
     } <= checks
+
+
+def test_definitions_pageview_flow_lineage_and_groups():
+    graph = defs.resolve_asset_graph()
+
+    def parents(name: str) -> set[str]:
+        return {key.to_user_string() for key in graph.get(AssetKey(name)).parent_keys}
+
+    assert parents("pageview_topic") == {"pageview_dump"}
+    assert parents("raw_pageviews") == {"pageview_topic"}
+    assert parents("session_metrics") == {"pageview_topic"}
+    groups = {
+        name: graph.get(AssetKey(name)).group_name
+        for name in ("pageview_dump", "pageview_topic", "raw_pageviews", "session_metrics")
+    }
+    assert groups == {
+        "pageview_dump": "pageviews",
+        "pageview_topic": "pageviews",
+        "raw_pageviews": "warehouse",
+        "session_metrics": "sessions",
+    }
+
+
+def test_definitions_have_the_schedule_the_sensor_and_the_checks_of_every_layer():
+    graph = defs.resolve_asset_graph()
+
+    checks = {(key.asset_key.to_user_string(), key.name) for key in graph.asset_check_keys}
+    assert {
+        ("raw_pageviews", "raw_rows_match_consumed_offsets"),
+        ("raw_pageviews", "has_no_duplicate_lines"),
+        ("raw_pageviews", "variant_fields_have_expected_types"),
+        ("session_metrics", "has_no_overlapping_sessions"),
+        ("session_metrics", "has_no_duplicate_sessions"),
+        ("session_metrics", "session_views_reconcile_with_raw"),
+    } <= checks
+    assert defs.get_schedule_def("pageview_hourly_schedule").job_name == "pageview_hour"
+    assert defs.get_sensor_def("pageview_topic_sensor").job_name == "pageview_consumers"

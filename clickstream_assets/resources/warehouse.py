@@ -70,6 +70,10 @@ class WarehouseResource(ConfigurableResource):
     def embedded(self) -> bool:
         return self.embedded_path is not None
 
+    def with_lock_timeout(self, seconds: float) -> "WarehouseResource":
+        """The same warehouse with another patience for a locked file (sensors use a short one)."""
+        return self.model_copy(update={"lock_timeout_s": seconds})
+
     def describe(self) -> str:
         """Where this resource points, safe to log (no credentials)."""
         if self.embedded:

@@ -151,7 +151,8 @@ def test_cli_load_writes_a_dump_into_the_named_table(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "loaded 2 rows into ANALYTICS.RAW.MINE (dewiki 2024-09" in result.output
     warehouse = WarehouseResource(
-        snowflake=embedded_snowflake(), embedded_path=str(tmp_path / "data" / "warehouse"),
+        snowflake=embedded_snowflake(),
+        embedded_path=str(tmp_path / "data" / "warehouse"),
     )
     assert (
         scalar(warehouse, "SELECT RAW:n::INT FROM ANALYTICS.RAW.MINE WHERE LINE_NUMBER = 2") == 12
