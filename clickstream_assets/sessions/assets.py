@@ -7,6 +7,7 @@ checkpoint, so the sensor in `sensors.py` asks for a run whenever the topic has 
 # No `from __future__ import annotations` here: Dagster reads the Config and resource
 # annotations of asset functions at runtime.
 
+import pyarrow as pa
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
@@ -155,7 +156,7 @@ def session_metrics(
             "duration_s": round(result.duration_s, 2),
             "projects": int(summary["projects"]),
             "total_views": int(summary["total_views"]),
-            "preview": MetadataValue.md(markdown_table(stored["preview"])),
+            "preview": MetadataValue.md(markdown_table(pa.Table.from_pylist(stored["preview"]))),
         }
     )
 
