@@ -17,19 +17,40 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import requests
-from dagster import AssetKey, DagsterInstance, MultiPartitionKey, materialize
+from dagster import (
+    AssetKey,
+    DagsterInstance,
+    DagsterRunStatus,
+    MultiPartitionKey,
+    RunsFilter,
+    materialize,
+)
 
 from clickstream_assets import settings
 from clickstream_assets.clickstream.assets import clickstream_assets
 from clickstream_assets.clickstream.checks import clickstream_checks
 from clickstream_assets.local.dagster_home import ensure_dagster_home
-from clickstream_assets.local.jvm import KAFKA_BROKER, ensure_jvm_artifacts
+from clickstream_assets.local.jvm import KAFKA_BROKER, SPARK_KAFKA, ensure_jvm_artifacts
 from clickstream_assets.local.kafka_broker import KafkaBroker, broker_answers
 from clickstream_assets.local.processes import ProcessGroup, child_env, wait_for_http
 from clickstream_assets.local.services import local_kafka_port
 from clickstream_assets.pageviews.assets import pageview_assets
 from clickstream_assets.resources.dump_source import DumpSourceResource
 from clickstream_assets.resources.kafka import KafkaResource, kafka_from_env
+from clickstream_assets.resources.warehouse import warehouse_from_env
+from clickstream_assets.sessions.sensors import pageview_consumers_job
+from clickstream_assets.warehouse.assets import raw_clickstream
+from clickstream_assets.warehouse.runner import bootstrap
+
+# A first sessionizer run starts a JVM and Spark: about a minute on two cores.
+CONSUMERS_TIMEOUT_S = 600
+FAILED = DagsterRunStatus.FAILURE
+WAITING = (
+    DagsterRunStatus.QUEUED,
+    DagsterRunStatus.NOT_STARTED,
+    DagsterRunStatus.STARTING,
+    DagsterRunStatus.STARTED,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +87,8 @@ def choose_dump_source(offline: bool, probe_timeout_s: float = 3.0) -> DumpChoic
 
 
 def partition_is_materialized(instance: DagsterInstance, key: MultiPartitionKey) -> bool:
-    """Whether every clickstream asset already has a materialization of this partition."""
-    for asset_def in clickstream_assets:
+    """Whether every clickstream asset and its RAW copy have a materialization of the partition."""
+    for asset_def in [*clickstream_assets, raw_clickstream]:
         for asset_key in asset_def.keys:
             materialized = instance.get_materialized_partitions(asset_key)
             if str(key) not in materialized:
@@ -86,10 +107,10 @@ def materialize_demo_month(
             continue
         started = time.monotonic()
         result = materialize(
-            [*clickstream_assets, *clickstream_checks],
+            [*clickstream_assets, *clickstream_checks, raw_clickstream],
             partition_key=str(key),
             instance=instance,
-            resources={"dump_source": dump_source},
+            resources={"dump_source": dump_source, "warehouse": warehouse_from_env()},
             tags={"dagster/from": "clickstream demo"},
         )
         if not result.success:
@@ -116,12 +137,15 @@ def materialize_demo_hours(
     kafka: KafkaResource,
     echo: Callable[[str], None],
 ) -> None:
-    """Download, profile and publish the last few pageview hours, each once."""
+    """Download, profile and publish the last few pageview hours, each once; the number of
+    hours published by this call."""
     published = instance.get_materialized_partitions(AssetKey("pageview_topic"))
+    count = 0
     for key in demo_hours():
         if key in published:
             echo(f"pageviews {key}: already published, kept")
             continue
+        count += 1
         started = time.monotonic()
         result = materialize(
             pageview_assets,
@@ -133,6 +157,29 @@ def materialize_demo_hours(
         if not result.success:
             raise RuntimeError(f"materializing pageviews {key} failed; see the Dagster UI")
         echo(f"pageviews {key}: published in {time.monotonic() - started:.0f} s")
+    return count
+
+
+def wait_for_consumers(
+    instance: DagsterInstance, since: float, echo: Callable[[str], None]
+) -> None:
+    """Wait until a run that the sensor started after `since` has loaded RAW and sessionized
+    the new messages, so the dashboard's sessions page has numbers when the demo says ready."""
+    echo("waiting for pageview_topic_sensor's run of raw_pageviews and session_metrics ...")
+    deadline = time.monotonic() + CONSUMERS_TIMEOUT_S
+    while time.monotonic() < deadline:
+        records = instance.get_run_records(
+            RunsFilter(job_name=pageview_consumers_job.name), limit=5
+        )
+        recent = [r.dagster_run for r in records if r.create_timestamp.timestamp() >= since]
+        finished = [r for r in recent if r.status in (DagsterRunStatus.SUCCESS, FAILED)]
+        if finished and not any(r.status in WAITING for r in recent):
+            run = finished[0]
+            verb = "loaded and sessionized" if run.status == DagsterRunStatus.SUCCESS else "FAILED"
+            echo(f"pageview consumers: run {run.run_id[:8]} {verb}")
+            return
+        time.sleep(3)
+    echo("pageview consumers: no finished run yet; the sensor goes on in the background")
 
 
 def start_local_kafka(echo: Callable[[str], None]) -> KafkaBroker | None:
@@ -180,12 +227,17 @@ def run_demo(offline: bool, echo: Callable[[str], None], stay: bool = True) -> N
             echo(f"dumps: {base_url}{cap} ({choice.reason})")
 
         broker = start_local_kafka(echo)
+        ensure_jvm_artifacts(SPARK_KAFKA)
+        with warehouse_from_env().process_config_and_initialize_cm() as warehouse:
+            bootstrap(warehouse)
+            echo(f"warehouse: {warehouse.describe()}, bootstrapped")
         home = ensure_dagster_home()
         # Create the instance's storage here, before the webserver and the daemon start: three
         # processes migrating one new SQLite schema at once leave it with two heads.
         instance = DagsterInstance.get()
         env = child_env(
             DAGSTER_HOME=str(home),
+            SPARK_LOCAL_IP=os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"),
             WIKIMEDIA_DUMPS_URL=base_url,
             CLICKSTREAM_DATA_DIR=str(settings.data_dir()),
             **({"CLICKSTREAM_ROW_CAP": str(row_cap)} if row_cap else {}),
@@ -221,7 +273,9 @@ def run_demo(offline: bool, echo: Callable[[str], None], stay: bool = True) -> N
 
         dump_source = DumpSourceResource(base_url=base_url, row_cap=row_cap)
         materialize_demo_month(instance, dump_source, echo)
-        materialize_demo_hours(instance, dump_source, kafka_from_env(), echo)
+        published_since = time.time()
+        if materialize_demo_hours(instance, dump_source, kafka_from_env(), echo):
+            wait_for_consumers(instance, published_since, echo)
         echo(f"ready: open {ui}/asset-groups/clickstream/lineage (Ctrl+C stops everything)")
         # Dagster's in-process execution installs signal handlers of its own; take them back.
         install_stop_signals()

@@ -78,7 +78,11 @@ def test_demo_serves_the_ui_materializes_and_stops_cleanly(tmp_path):
     assert "(--offline was given)" in output
     assert "clickstream enwiki 2024-10: materialized" in output
     assert requests.get(f"{ui}/server_info", timeout=10).status_code == 200
-    assert {"clickstream_parquet", "page_exits", "pageview_topic"} <= asset_names(ui)
+    assert {"clickstream_parquet", "page_exits", "pageview_topic", "session_metrics"} <= (
+        asset_names(ui)
+    )
+    assert "warehouse: fakesnow at" in output
+    assert "loaded and sessionized" in output
     parquet = tmp_path / "data/parquet/clickstream/wiki=dewiki/month=2024-10/clickstream.parquet"
     assert parquet.exists()
     stop_and_check_nothing_is_left(demo)
