@@ -84,5 +84,5 @@ def test_definitions_have_the_schedule_the_sensor_and_the_checks_of_every_layer(
         ("session_metrics", "has_no_duplicate_sessions"),
         ("session_metrics", "session_views_reconcile_with_raw"),
     } <= checks
-    assert defs.get_schedule_def("pageview_hourly_schedule").job_name == "pageview_hour"
-    assert defs.get_sensor_def("pageview_topic_sensor").job_name == "pageview_consumers"
+    assert defs.resolve_schedule_def("pageview_hourly_schedule").job_name == "pageview_hour"
+    assert defs.resolve_sensor_def("pageview_topic_sensor").job_name == "pageview_consumers"
