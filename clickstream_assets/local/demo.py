@@ -196,6 +196,26 @@ def start_local_kafka(echo: Callable[[str], None]) -> KafkaBroker | None:
     return broker
 
 
+def start_dashboard(group: ProcessGroup, env: dict[str, str], logs) -> str:
+    """Start the Streamlit dashboard on loopback; its URL."""
+    host, port = settings.WEBSERVER_HOST, settings.dashboard_port()
+    group.start(
+        "dashboard",
+        [
+            os.path.join(os.path.dirname(sys.executable), "streamlit"),
+            "run",
+            str(settings.REPO_ROOT / "dashboard" / "app.py"),
+            "--server.headless=true",
+            f"--server.address={host}",
+            f"--server.port={port}",
+            "--browser.gatherUsageStats=false",
+        ],
+        env,
+        logs,
+    )
+    return f"http://{host}:{port}"
+
+
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
@@ -268,15 +288,21 @@ def run_demo(offline: bool, echo: Callable[[str], None], stay: bool = True) -> N
             logs,
         )
         ui = f"http://{host}:{port}"
+        dashboard = start_dashboard(group, {**env, "DAGSTER_WEBSERVER_URL": ui}, logs)
         wait_for_http(f"{ui}/server_info", timeout_s=180, group=group)
         echo(f"Dagster UI: {ui}")
+        wait_for_http(f"{dashboard}/_stcore/health", timeout_s=120, group=group)
+        echo(f"dashboard: {dashboard}")
 
         dump_source = DumpSourceResource(base_url=base_url, row_cap=row_cap)
         materialize_demo_month(instance, dump_source, echo)
         published_since = time.time()
         if materialize_demo_hours(instance, dump_source, kafka_from_env(), echo):
             wait_for_consumers(instance, published_since, echo)
-        echo(f"ready: open {ui}/asset-groups/clickstream/lineage (Ctrl+C stops everything)")
+        echo(
+            f"ready: open {ui}/assets/clickstream_dump?view=lineage&lineageScope=downstream "
+            f"and the dashboard at {dashboard} (Ctrl+C stops everything)"
+        )
         # Dagster's in-process execution installs signal handlers of its own; take them back.
         install_stop_signals()
         while stay:

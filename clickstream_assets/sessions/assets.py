@@ -39,7 +39,7 @@ from clickstream_assets.sessions.store import (
     truncate_sessions,
 )
 from clickstream_assets.warehouse.assets import raw_pageviews
-from clickstream_assets.warehouse.runner import ensure_bootstrapped, fetch_all
+from clickstream_assets.warehouse.runner import count_row, ensure_bootstrapped
 
 GROUP = "sessions"
 
@@ -166,13 +166,8 @@ def has_no_duplicate_sessions(
     context: AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> AssetCheckResult:
     """No (PROJECT, SESSION_START) appears twice in ANALYTICS.MODELLED.SESSION_METRICS."""
-    with warehouse.connection() as conn:
-        (row,) = fetch_all(conn, "checks/sessions_duplicates")
-    duplicated = int(row["DUPLICATED_SESSIONS"])
-    return AssetCheckResult(
-        passed=duplicated == 0,
-        metadata={"duplicated_sessions": duplicated, "extra_rows": int(row["EXTRA_ROWS"])},
-    )
+    counts = count_row(warehouse, "checks/sessions_duplicates")
+    return AssetCheckResult(passed=counts["duplicated_sessions"] == 0, metadata=counts)
 
 
 @asset_check(asset=session_metrics, pool=POOL)
@@ -180,10 +175,8 @@ def has_no_overlapping_sessions(
     context: AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> AssetCheckResult:
     """No session of a project starts before the project's previous session has ended."""
-    with warehouse.connection() as conn:
-        (row,) = fetch_all(conn, "checks/sessions_overlaps")
-    overlapping = int(row["OVERLAPPING_SESSIONS"])
-    return AssetCheckResult(passed=overlapping == 0, metadata={"overlapping_sessions": overlapping})
+    counts = count_row(warehouse, "checks/sessions_overlaps")
+    return AssetCheckResult(passed=counts["overlapping_sessions"] == 0, metadata=counts)
 
 
 @asset_check(asset=session_metrics, additional_deps=[raw_pageviews], pool=POOL)
@@ -193,9 +186,7 @@ def session_views_reconcile_with_raw(
     """Views and events of every closed session equal those of ANALYTICS.RAW.PAGEVIEWS for the
     same project within the session's time range (sessions that start after the newest hour in
     RAW are left out: RAW has not loaded them yet)."""
-    with warehouse.connection() as conn:
-        (row,) = fetch_all(conn, "checks/sessions_reconcile_raw")
-    counts = {key.lower(): int(value or 0) for key, value in row.items()}
+    counts = count_row(warehouse, "checks/sessions_reconcile_raw")
     mismatched = counts["mismatched_sessions"]
     return AssetCheckResult(
         passed=mismatched == 0,

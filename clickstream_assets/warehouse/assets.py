@@ -42,7 +42,7 @@ from clickstream_assets.warehouse.pageviews import (
     load_pageviews,
     preview_rows,
 )
-from clickstream_assets.warehouse.runner import ensure_bootstrapped, fetch_all
+from clickstream_assets.warehouse.runner import count_row, ensure_bootstrapped, fetch_all
 
 GROUP = "warehouse"
 
@@ -140,9 +140,7 @@ def raw_rows_match_consumed_offsets(
     """Every offset the RAW load moved over is accounted for: the batches recorded as many
     messages as LOADED_OFFSETS advanced, RAW and the rejects table hold exactly the rows those
     batches wrote (the rest were duplicates), and no RAW row lies outside the loaded offsets."""
-    with warehouse.connection() as conn:
-        (row,) = fetch_all(conn, "checks/pageviews_reconciliation", {"topic": kafka.topic})
-    counts = {key.lower(): int(value) for key, value in row.items()}
+    counts = count_row(warehouse, "checks/pageviews_reconciliation", {"topic": kafka.topic})
 
     problems = []
     if counts["consumed_offsets"] != counts["messages"]:
@@ -167,13 +165,8 @@ def has_no_duplicate_lines(
     context: AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> AssetCheckResult:
     """No (source_file, line_number) appears twice in ANALYTICS.RAW.PAGEVIEWS."""
-    with warehouse.connection() as conn:
-        (row,) = fetch_all(conn, "checks/pageviews_duplicate_lines")
-    duplicated = int(row["DUPLICATED_LINES"])
-    return AssetCheckResult(
-        passed=duplicated == 0,
-        metadata={"duplicated_lines": duplicated, "extra_rows": int(row["EXTRA_ROWS"])},
-    )
+    counts = count_row(warehouse, "checks/pageviews_duplicate_lines")
+    return AssetCheckResult(passed=counts["duplicated_lines"] == 0, metadata=counts)
 
 
 @asset_check(asset=raw_pageviews, pool=POOL)
@@ -182,9 +175,7 @@ def variant_fields_have_expected_types(
 ) -> AssetCheckResult:
     """Every RAW row's VARIANT has project, page_title and hour as strings (hour an ISO 8601
     UTC hour) and views and bytes as integers, as ANALYTICS.RAW.PAGEVIEWS_TYPED casts them."""
-    with warehouse.connection() as conn:
-        (row,) = fetch_all(conn, "checks/pageviews_field_types")
-    counts = {key.lower(): int(value or 0) for key, value in row.items()}
+    counts = count_row(warehouse, "checks/pageviews_field_types")
     wrong = {key: value for key, value in counts.items() if key != "rows_checked" and value}
     return AssetCheckResult(
         passed=not wrong,

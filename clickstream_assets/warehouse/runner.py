@@ -122,3 +122,13 @@ def _rowcount(cursor) -> int:
     # "number of rows inserted"; rowcount carries the same number in both.
     count = cursor.rowcount
     return int(count) if count is not None and count >= 0 else 0
+
+
+def count_row(
+    warehouse: WarehouseResource, name: str, params: Mapping[str, Any] | None = None
+) -> dict[str, int]:
+    """The one row of counts that the check query `sql/<name>.sql` returns, keyed in lower case
+    (a NULL count, as SUM gives over no rows, is 0)."""
+    with warehouse.connection() as conn:
+        (row,) = fetch_all(conn, name, params)
+    return {key.lower(): int(value or 0) for key, value in row.items()}

@@ -65,6 +65,7 @@ def test_demo_serves_the_ui_materializes_and_stops_cleanly(tmp_path):
         DAGSTER_WEBSERVER_PORT=str(port),
         CLICKSTREAM_MIRROR_PORT=str(free_port()),
         KAFKA_BOOTSTRAP=f"127.0.0.1:{free_port()}",
+        DASHBOARD_PORT=str(free_port()),
     )
     env.pop("DAGSTER_HOME", None)
     env.pop("WIKIMEDIA_DUMPS_URL", None)
@@ -83,6 +84,9 @@ def test_demo_serves_the_ui_materializes_and_stops_cleanly(tmp_path):
     )
     assert "warehouse: fakesnow at" in output
     assert "loaded and sessionized" in output
+    dashboard = f"http://127.0.0.1:{env['DASHBOARD_PORT']}"
+    assert f"dashboard: {dashboard}" in output
+    assert requests.get(f"{dashboard}/_stcore/health", timeout=10).text == "ok"
     parquet = tmp_path / "data/parquet/clickstream/wiki=dewiki/month=2024-10/clickstream.parquet"
     assert parquet.exists()
     stop_and_check_nothing_is_left(demo)
