@@ -1,0 +1,300 @@
+"""Reading one materialized clickstream month: headline numbers, rankings, drop-offs, page
+search, funnels, the flow through a page and a sample of raw rows.
+
+Each function reads one asset's file with DuckDB, only the columns it needs, filtered and
+limited in SQL, so a full English month (33M rows, millions of pages) answers in a fraction of
+a second. Nothing is recomputed that an asset owns: views, exits and transition probabilities
+come from `page_exits` and `page_transitions`, and funnels are evaluated by the assets' own
+`evaluate_funnel`. The one scan of the raw parquet is `page_inflows` (which referrers lead to
+a page), because no asset keeps that per page.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow.parquet as pq
+
+from clickstream_assets.clickstream import analytics
+from clickstream_assets.clickstream.parsing import COLUMNS, ENTRY_SOURCES
+
+# The group of every referrer that is not an article: where readers come from when they
+# enter the wiki. Links from the wiki's own articles are `ARTICLES`.
+ARTICLES = "article links"
+SOURCE_ORDER = ("search", "external", "empty", "internal", "other", ARTICLES)
+EXIT = "exit (estimated)"
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB for one query: cheap to open, and nothing shared between threads."""
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    con.execute("SET memory_limit = '1GB'")
+    return con
+
+
+def scan(path: Path, row_numbers: bool = False) -> str:
+    """A parquet file as a table, without the wiki=/month= folders read as extra columns;
+    `row_numbers` adds `file_row_number`, the row's position in the file from 0."""
+    quoted = Path(path).as_posix().replace("'", "''")
+    extra = ", file_row_number = true" if row_numbers else ""
+    return f"read_parquet('{quoted}', hive_partitioning = false{extra})"
+
+
+def query(sql: str, params: Sequence | None = None) -> pd.DataFrame:
+    with connect() as con:
+        return con.execute(sql, params).df()
+
+
+# Headline numbers
+
+
+def read_profile(path: Path) -> dict:
+    """The JSON report of `clickstream_profile` (rows, clicks, distinct pages, types, ...)."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def parquet_rows(path: Path) -> int:
+    """Rows of a parquet file, from its footer."""
+    return pq.ParquetFile(path).metadata.num_rows
+
+
+# Rankings
+
+
+def entry_sources(path: Path) -> list[str]:
+    """The sources ranked in a `top_entry_pages` file: `all` first, then by their clicks."""
+    frame = query(f"SELECT source, SUM(n) AS n FROM {scan(path)} GROUP BY source")
+    ranked = frame.sort_values(["n", "source"], ascending=[False, True])["source"].tolist()
+    return sorted(ranked, key=lambda source: source != "all")
+
+
+def entry_pages(path: Path, source: str, limit: int = 100) -> pd.DataFrame:
+    """Top entry pages of one source from `top_entry_pages`: rank, curr, n, share."""
+    return query(
+        f"SELECT rank, curr, n, share FROM {scan(path)} WHERE source = ? ORDER BY rank LIMIT ?",
+        [source, int(limit)],
+    )
+
+
+def navigation_paths(path: Path, limit: int = 100) -> pd.DataFrame:
+    """Top article-to-article links from `top_navigation_paths`: rank, prev, curr, type, n."""
+    return query(
+        f"SELECT rank, prev, curr, type, n FROM {scan(path)} ORDER BY rank LIMIT ?", [int(limit)]
+    )
+
+
+def two_step_paths(path: Path, limit: int = 100) -> pd.DataFrame:
+    """Top paths A -> B -> C from `top_two_step_paths.parquet`."""
+    return query(
+        f"""
+        SELECT rank, prev, curr, next, first_n, second_n, probability, estimated_n
+        FROM {scan(path)} ORDER BY rank LIMIT ?
+        """,
+        [int(limit)],
+    )
+
+
+# Exits and page search (page_exits: one row per page with views)
+
+
+def drop_offs(path: Path, min_views: int, limit: int = 50) -> pd.DataFrame:
+    """The pages losing the most readers among those with at least `min_views` views, as the
+    `page_exits` asset ranks them: page, views, clicks_onward, exits, exit_rate."""
+    return _top_rows(path, "exits", f"views >= {int(min_views)}", limit)
+
+
+def _top_rows(path: Path, column: str, where: str, limit: int) -> pd.DataFrame:
+    """The `limit` rows of `page_exits` with the largest `column` (ties by page).
+
+    Two steps: the limit-th largest value is found from the numeric columns alone, then only
+    rows at or above it are read with their titles. Decoding the title column of a whole
+    month is what costs; DuckDB skips the pages of the file that hold no wanted row.
+    """
+    table = scan(path)
+    with connect() as con:
+        row = con.execute(
+            f"SELECT {column} FROM {table} WHERE {where} ORDER BY {column} DESC LIMIT 1 OFFSET ?",
+            [max(int(limit) - 1, 0)],
+        ).fetchone()
+        floor = "TRUE" if row is None else f"{column} >= {float(row[0])!r}"
+        return con.execute(
+            f"""
+            SELECT page, views, clicks_onward, exits, exit_rate FROM {table}
+            WHERE {where} AND {floor} ORDER BY {column} DESC, page LIMIT ?
+            """,
+            [int(limit)],
+        ).df()
+
+
+def count_pages(path: Path, min_views: int = 0) -> int:
+    """Pages in `page_exits` with at least `min_views` views."""
+    with connect() as con:
+        sql = f"SELECT COUNT(*) FROM {scan(path)} WHERE views >= ?"
+        return con.execute(sql, [int(min_views)]).fetchone()[0]
+
+
+def top_pages(path: Path, limit: int = 25, with_clicks_onward: bool = False) -> pd.DataFrame:
+    """The most viewed pages from `page_exits`, what a page picker offers before any search."""
+    return _top_rows(path, "views", "clicks_onward > 0" if with_clicks_onward else "TRUE", limit)
+
+
+def search_pages(
+    path: Path, text: str, limit: int = 25, with_clicks_onward: bool = False
+) -> pd.DataFrame:
+    """Pages of `page_exits` whose title contains `text`, case-insensitively.
+
+    Spaces match the underscores of titles. Titles starting with the text come first, then
+    the most viewed. Only `limit` rows leave DuckDB, however many of the millions of titles
+    match.
+    """
+    words = text.strip().replace(" ", "_")
+    if not words:
+        return top_pages(path, limit, with_clicks_onward)
+    escaped = words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    onward = "AND clicks_onward > 0" if with_clicks_onward else ""
+    return query(
+        f"""
+        SELECT page, views, clicks_onward, exits, exit_rate FROM {scan(path)}
+        WHERE page ILIKE ? ESCAPE '\\' {onward}
+        ORDER BY starts_with(lower(page), lower(?)) DESC, views DESC, page
+        LIMIT ?
+        """,
+        [f"%{escaped}%", words, int(limit)],
+    )
+
+
+# Funnels and flows (page_transitions: one row per link, sorted by prev)
+
+
+def next_pages(path: Path, page: str, limit: int = 20) -> pd.DataFrame:
+    """Where readers of `page` go next, most likely first: curr, n, probability.
+
+    The file is sorted by prev, so DuckDB reads only the row groups whose range holds `page`.
+    """
+    return query(
+        f"""
+        SELECT curr, n, probability FROM {scan(path)}
+        WHERE prev = ? ORDER BY n DESC, curr LIMIT ?
+        """,
+        [page, int(limit)],
+    )
+
+
+def funnel(path: Path, pages: Sequence[str]) -> pd.DataFrame:
+    """Step and overall conversion along `pages`, evaluated exactly as the assets define it
+    (`analytics.evaluate_funnel` on the `page_transitions` rows of consecutive pairs)."""
+    transitions = analytics.transitions_between(Path(path), list(pages))
+    return analytics.evaluate_funnel(transitions, list(pages))
+
+
+def page_inflows(parquet: Path, page: str) -> pd.DataFrame:
+    """Every referrer of `page` in the month's raw clickstream and its clicks: prev, n.
+
+    This scans the `curr` column of the whole month, the one query here that does: no asset
+    keeps the referrers of every page. The sum of n is the page's views.
+    """
+    return query(
+        f"""
+        SELECT prev, SUM(n) AS n FROM {scan(parquet)}
+        WHERE curr = ? GROUP BY prev ORDER BY n DESC, prev
+        """,
+        [page],
+    )
+
+
+def page_outflows(path: Path, page: str) -> pd.DataFrame:
+    """Every link out of `page` from `page_transitions`: curr, n, probability."""
+    return query(
+        f"SELECT curr, n, probability FROM {scan(path)} WHERE prev = ? ORDER BY n DESC, curr",
+        [page],
+    )
+
+
+def source_of(prev: str) -> str:
+    """The group of a referrer: search, external, empty, internal, other or article links."""
+    return ENTRY_SOURCES.get(prev, ARTICLES)
+
+
+def source_mix(inflows: pd.DataFrame) -> pd.DataFrame:
+    """A page's views by source group, from its inflows: source, n, share (of its views)."""
+    sources = inflows.assign(source=inflows["prev"].map(source_of))
+    mix = sources.groupby("source", as_index=False)["n"].sum()
+    mix = (
+        pd.DataFrame({"source": SOURCE_ORDER})
+        .merge(mix, on="source", how="left")
+        .fillna({"n": 0})
+        .astype({"n": "int64"})
+    )
+    total = mix["n"].sum()
+    mix["share"] = mix["n"] / total if total else 0.0
+    return mix
+
+
+def page_flow(
+    inflows: pd.DataFrame, outflows: pd.DataFrame, exits: dict, top: int = 8
+) -> pd.DataFrame:
+    """The traffic into and out of a page, as links for a flow diagram.
+
+    `exits` is the page's row of `page_exits` (views, clicks_onward, exits, exit_rate). Every
+    non-article referrer is its own source; the `top` article referrers and destinations are
+    named and the rest grouped. Each link's share is of the page's views: n / views on the
+    way in, the transition probability on the way out (n / views, capped at 1, as the funnel
+    model has it), and the exit rate for the estimated exits.
+
+    Columns: side (`in` or `out`), node, kind, n, share.
+    """
+    views = int(exits["views"])
+    rows = []
+    sources = inflows.assign(kind=inflows["prev"].map(source_of))
+    referrers = sources[sources["kind"] != ARTICLES]
+    for kind, n in referrers.groupby("kind")["n"].sum().items():
+        rows.append(("in", kind, kind, int(n), n / views))
+    articles = sources[sources["kind"] == ARTICLES]
+    for prev, n in articles.head(top)[["prev", "n"]].itertuples(index=False):
+        rows.append(("in", prev, ARTICLES, int(n), n / views))
+    rest = articles.iloc[top:]
+    if len(rest):
+        n = int(rest["n"].sum())
+        rows.append(("in", f"{len(rest):,} other articles", ARTICLES, n, n / views))
+
+    for curr, n, probability in outflows.head(top).itertuples(index=False):
+        rows.append(("out", curr, "next page", int(n), float(probability)))
+    rest = outflows.iloc[top:]
+    if len(rest):
+        n = int(rest["n"].sum())
+        rows.append(("out", f"{len(rest):,} other pages", "next page", n, min(n / views, 1.0)))
+    rows.append(("out", EXIT, "exit", int(exits["exits"]), float(exits["exit_rate"])))
+
+    flow = pd.DataFrame(rows, columns=["side", "node", "kind", "n", "share"])
+    return flow[flow["n"] > 0].reset_index(drop=True)
+
+
+# Raw rows
+
+
+def sample_rows(parquet: Path, seed: int = 0, rows: int = 100, stretch: int = 5) -> pd.DataFrame:
+    """About `rows` raw rows: stretches of `stretch` consecutive rows at random places.
+
+    Reading stretches rather than single rows lets DuckDB decode only the few pages of the
+    file that hold them. `row` is a row's position in the file, its line number in the dump.
+    """
+    total = parquet_rows(parquet)
+    stretches = max(1, -(-min(rows, total) // stretch))
+    rng = random.Random(seed)
+    starts = sorted(rng.sample(range(0, max(total - stretch, 0) + 1, stretch), stretches))
+    ranges = " OR ".join(
+        f"file_row_number BETWEEN {start} AND {start + stretch - 1}" for start in starts
+    )
+    return query(
+        f"""
+        SELECT file_row_number + 1 AS row, {", ".join(COLUMNS)} FROM {scan(parquet, True)}
+        WHERE {ranges} ORDER BY row LIMIT ?
+        """,
+        [int(rows)],
+    )
