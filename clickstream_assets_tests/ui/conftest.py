@@ -19,11 +19,28 @@ from clickstream_assets.local.dagster_home import ensure_dagster_home
 from clickstream_assets.local.kafka_broker import free_port
 from clickstream_assets.local.mirror import DumpMirror
 from clickstream_assets.local.processes import ProcessGroup, child_env, wait_for_http
+from clickstream_assets.pageviews.assets import pageview_dump, pageview_profile
 from clickstream_assets.resources.dump_source import DumpSourceResource
+from clickstream_assets.resources.warehouse import warehouse_from_env
+from clickstream_assets.sessions.store import merge_sessions
+from clickstream_assets.warehouse.runner import bootstrap
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PARTITIONS = ("2024-10-01|enwiki", "2024-09-01|enwiki")
 ROWS = 4_000
+PAGEVIEW_HOUR = "2024-10-01-13:00"
+# Sessions of three projects in one hour, as the sessionizer would have merged them.
+SESSIONS = [
+    {
+        "project": project,
+        "session_start": "2024-10-01 13:00:00",
+        "session_end": "2024-10-01 13:10:00",
+        "events": events,
+        "total_views": views,
+        "total_bytes": views * 1_000,
+    }
+    for project, events, views in (("en", 120, 4_321), ("de", 40, 1_234), ("ja", 10, 99))
+]
 # Flags that keep Chromium off the network it cannot reach here, and root-safe.
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -57,6 +74,16 @@ def materialized_data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path
                     instance=instance,
                 )
                 assert result.success
+            profiled = materialize(
+                [pageview_dump, pageview_profile],
+                partition_key=PAGEVIEW_HOUR,
+                resources={"dump_source": source},
+                instance=instance,
+            )
+            assert profiled.success
+        warehouse = warehouse_from_env()
+        bootstrap(warehouse)
+        merge_sessions(warehouse, SESSIONS)
         yield data
     finally:
         for key, value in saved.items():
@@ -113,3 +140,32 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=False)
     return path
+
+
+@pytest.fixture(scope="session")
+def dashboard_url(materialized_data: Path, dagster_ui: str) -> Iterator[str]:
+    """The Streamlit dashboard on the materialized data dir; its base URL."""
+    port = free_port()
+    env = child_env(
+        CLICKSTREAM_DATA_DIR=str(materialized_data),
+        DAGSTER_HOME=str(materialized_data / "dagster_home"),
+        DAGSTER_WEBSERVER_URL=dagster_ui,
+    )
+    streamlit = Path(sys.executable).parent / "streamlit"
+    args = [
+        str(streamlit),
+        "run",
+        str(settings.REPO_ROOT / "dashboard" / "app.py"),
+        "--server.headless=true",
+        "--server.address=127.0.0.1",
+        f"--server.port={port}",
+        "--browser.gatherUsageStats=false",
+    ]
+    group = ProcessGroup()
+    group.start("dashboard", args, env, materialized_data / "logs")
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_for_http(f"{url}/_stcore/health", timeout_s=120, group=group)
+        yield url
+    finally:
+        group.stop()

@@ -46,14 +46,19 @@ else:
         f"(no record in the Dagster instance) · {link}"
     )
 
-lookback = st.sidebar.slider(
-    "Lookback (hours)",
-    1,
-    span.hours,
-    min(24, span.hours),
-    key="sessions_lookback",
-    help="Back from the newest session end in the table: the data are historical hours.",
-)
+if span.hours > 1:
+    lookback = st.sidebar.slider(
+        "Lookback (hours)",
+        1,
+        span.hours,
+        min(24, span.hours),
+        key="sessions_lookback",
+        help="Back from the newest session end in the table: the data are historical hours.",
+    )
+else:
+    # A slider needs two distinct ends; the table spans a single hour.
+    lookback = 1
+    st.sidebar.caption("Lookback: the one hour the table spans")
 max_sessions = st.sidebar.select_slider(
     "Maximum sessions in the table", MAX_SESSIONS, value=500, key="sessions_max"
 )
