@@ -21,6 +21,7 @@ import contextlib
 import logging
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,6 +33,12 @@ from pydantic import Field
 from clickstream_assets import settings
 
 logger = logging.getLogger(__name__)
+
+# fakesnow's cursor warns about a copy it makes itself on every fetch; the caller can change
+# nothing about it, and the line would repeat in every run log.
+warnings.filterwarnings(
+    "ignore", message="Arrow output on a DB-API result", category=UserWarning, module="fakesnow"
+)
 
 POOL = "warehouse"
 # Placeholders the embedded warehouse's SnowflakeResource needs to validate; fakesnow ignores
