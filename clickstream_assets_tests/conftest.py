@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import pytest
 
 from clickstream_assets.local.jvm import KAFKA_BROKER, ensure_jvm_artifacts
 from clickstream_assets.local.kafka_broker import KafkaBroker, free_port
+from clickstream_assets.resources.kafka import KafkaResource
 
 # Accounts of the broker's SASL_PLAINTEXT listener, for tests of clients that authenticate.
 KAFKA_SASL_USERS = {"clickstream": "clickstream-secret", "analyst": "analyst-secret"}
@@ -36,3 +38,15 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBrok
     broker.start()
     yield broker
     broker.stop()
+
+
+def topic_of_its_own(broker: KafkaBroker, prefix: str, partitions: int) -> KafkaResource:
+    """A resource on `broker` whose topic (`<prefix>-<random>`) is new and created, so tests
+    sharing the session broker never see each other's messages."""
+    resource = KafkaResource(
+        bootstrap_servers=broker.bootstrap,
+        topic=f"{prefix}-{uuid.uuid4().hex[:10]}",
+        partitions=partitions,
+    )
+    resource.ensure_topic()
+    return resource

@@ -4,7 +4,6 @@ the session broker, a fresh fakesnow warehouse, and hours of pageviews written b
 from __future__ import annotations
 
 import gzip
-import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +18,7 @@ from clickstream_assets.resources.kafka import KafkaResource
 from clickstream_assets.resources.spark import spark_config
 from clickstream_assets.resources.warehouse import WarehouseResource, embedded_snowflake
 from clickstream_assets.warehouse.runner import bootstrap
+from clickstream_assets_tests.conftest import topic_of_its_own
 
 # Two cores, two shuffle partitions: small test data gains nothing from more.
 TEST_MASTER = "local[2]"
@@ -53,13 +53,8 @@ def warehouse(tmp_path: Path) -> WarehouseResource:
 
 @pytest.fixture
 def kafka(kafka_broker) -> KafkaResource:
-    resource = KafkaResource(
-        bootstrap_servers=kafka_broker.bootstrap,
-        topic=f"pageviews-sessions-{uuid.uuid4().hex[:10]}",
-        partitions=2,
-    )
-    resource.ensure_topic()
-    return resource
+    """The session broker, with a topic of its own for this test."""
+    return topic_of_its_own(kafka_broker, "pageviews-sessions", partitions=2)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ session's real broker, and small pageview dumps written by hand."""
 from __future__ import annotations
 
 import gzip
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 from clickstream_assets.pageviews.publish import PublishResult, publish_hour
 from clickstream_assets.resources.kafka import KafkaResource
 from clickstream_assets.resources.warehouse import WarehouseResource, embedded_snowflake
+from clickstream_assets_tests.conftest import topic_of_its_own
 
 HOUR = datetime(2024, 10, 1, 13, tzinfo=UTC)
 PROJECTS = ("de", "en", "en.m", "ja", "www.wikidata")
@@ -29,13 +29,7 @@ def warehouse(tmp_path: Path) -> WarehouseResource:
 @pytest.fixture
 def kafka(kafka_broker) -> KafkaResource:
     """The session broker, with a topic of its own for this test."""
-    resource = KafkaResource(
-        bootstrap_servers=kafka_broker.bootstrap,
-        topic=f"pageviews-warehouse-{uuid.uuid4().hex[:10]}",
-        partitions=3,
-    )
-    resource.ensure_topic()
-    return resource
+    return topic_of_its_own(kafka_broker, "pageviews-warehouse", partitions=3)
 
 
 def pageview_lines(count: int) -> list[str]:
