@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
 from clickstream_assets.resources.kafka import KafkaResource
@@ -43,6 +44,15 @@ CONSUME_WAIT_S = 0.5
 # A partition that yields nothing for this long although its end offset says there is more
 # means the broker is gone or the messages were deleted under the load.
 STALL_TIMEOUT_S = 60.0
+# Marks a staged value that SQL has to classify (see sql/load/pageviews_stage_classify.sql).
+UNCHECKED = "(unchecked)"
+# The exact JSON the publisher writes: strings with valid escapes only, integer counts. RE2
+# syntax, for Arrow's vectorized matcher.
+_JSON_STRING = r'"(?:[^"\\\x00-\x1f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"'
+PUBLISHED_VALUE = (
+    rf'^\{{"project":{_JSON_STRING},"page_title":{_JSON_STRING},"views":-?[0-9]+,'
+    rf'"bytes":-?[0-9]+,"hour":{_JSON_STRING}\}}$'
+)
 CONSUMER_TUNING = {
     "fetch.max.bytes": 64 << 20,
     "max.partition.fetch.bytes": 16 << 20,
@@ -244,6 +254,7 @@ def stage_frame(messages: Sequence) -> tuple[pd.DataFrame, dict[int, tuple[int, 
     source_files, line_numbers, reasons = _header_columns([m.headers() for m in messages])
 
     text = _utf8_values(values, reasons)
+    reason = _mark_unchecked(text, pa.array(reasons, pa.string()))
     table = pa.table(
         {
             "VALUE": text,
@@ -251,7 +262,7 @@ def stage_frame(messages: Sequence) -> tuple[pd.DataFrame, dict[int, tuple[int, 
             "LINE_NUMBER": pa.array(line_numbers, pa.int64()),
             "KAFKA_PARTITION": pa.array(partitions, pa.int64()),
             "KAFKA_OFFSET": pa.array(offsets, pa.int64()),
-            "REASON": pa.array(reasons, pa.string()),
+            "REASON": reason,
         }
     )
     spans: dict[int, tuple[int, int]] = {}
@@ -259,6 +270,17 @@ def stage_frame(messages: Sequence) -> tuple[pd.DataFrame, dict[int, tuple[int, 
         first, next_offset = spans.get(partition, (offset, offset + 1))
         spans[partition] = (min(first, offset), max(next_offset, offset + 1))
     return table.to_pandas(types_mapper=pd.ArrowDtype), spans
+
+
+def _mark_unchecked(values: pa.Array, reasons: pa.Array) -> pa.Array:
+    """Reasons, with UNCHECKED for each value that is not provably a well-formed message.
+
+    A value with exactly the publisher's shape is a JSON object with every field present and
+    not null, so SQL need not parse it to find out; only the others are classified there.
+    """
+    well_formed = pc.fill_null(pc.match_substring_regex(values, PUBLISHED_VALUE), False)
+    needs_check = pc.and_(pc.is_null(reasons), pc.invert(well_formed))
+    return pc.if_else(needs_check, pa.scalar(UNCHECKED), reasons)
 
 
 def _header_columns(headers: list) -> tuple[list, list, list]:
@@ -321,7 +343,7 @@ def _load_batch(
         cursor = conn.cursor()
         execute(cursor, "load/pageviews_stage_truncate")
         warehouse.write_pandas(conn, frame, STAGE_TABLE)
-        execute(cursor, "load/pageviews_stage_classify")
+        execute(cursor, "load/pageviews_stage_classify", {"unchecked": UNCHECKED})
         reasons = {
             row["REASON"]: int(row["MESSAGES"])
             for row in fetch_all(conn, "load/pageviews_stage_reasons")
