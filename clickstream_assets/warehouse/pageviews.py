@@ -287,24 +287,40 @@ def _header_columns(headers: list) -> tuple[list, list, list]:
     source_files: list[str | None] = []
     line_numbers: list[int | None] = []
     reasons: list[str | None] = []
+    # A batch comes from a few files: decode each file name once.
+    decoded: dict[bytes, str | None] = {}
     for pairs in headers:
-        found = dict(pairs) if pairs else {}
-        source = found.get("source_file")
-        line = found.get("line_number")
+        # The publisher writes source_file, line_number, hour in this order; anything else
+        # is looked up by name.
+        if (
+            pairs
+            and len(pairs) >= 2
+            and pairs[0][0] == "source_file"
+            and pairs[1][0] == "line_number"
+        ):
+            source, line = pairs[0][1], pairs[1][1]
+        else:
+            found = dict(pairs) if pairs else {}
+            source, line = found.get("source_file"), found.get("line_number")
         reason = None
         if source is None:
             reason = "header source_file is missing"
-        elif line is None:
-            reason = "header line_number is missing"
+        else:
+            if source not in decoded:
+                try:
+                    decoded[source] = source.decode("utf-8")
+                except UnicodeDecodeError:
+                    decoded[source] = None
+            source = decoded[source]
+        if line is None:
+            reason = reason or "header line_number is missing"
         else:
             try:
                 line = int(line)
             except ValueError:
-                reason, line = "header line_number is not an integer", None
-            try:
-                source = source.decode("utf-8")
-            except UnicodeDecodeError:
-                reason, source = "header source_file is not UTF-8", None
+                reason, line = reason or "header line_number is not an integer", None
+        if reason is None and source is None:
+            reason = "header source_file is not UTF-8"
         source_files.append(source)
         line_numbers.append(line)
         reasons.append(reason)
