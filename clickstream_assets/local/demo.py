@@ -209,6 +209,7 @@ def start_dashboard(group: ProcessGroup, env: dict[str, str], logs) -> str:
             f"--server.address={host}",
             f"--server.port={port}",
             "--browser.gatherUsageStats=false",
+            "--runner.magicEnabled=false",
         ],
         env,
         logs,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from streamlit import config
 from streamlit.testing.v1 import AppTest
 
 from clickstream_assets_tests.reading.materialized import Materialized, materialized_data
@@ -12,6 +13,10 @@ from clickstream_assets_tests.reading.materialized import Materialized, material
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 # A first run imports Dagster and DuckDB; a shared two-core machine needs the margin.
 RUN_TIMEOUT_S = 120
+# The dashboard uses no magic. With magic on, every run parses its page with ast.parse, and
+# CPython 3.11 can fail that with "AST constructor recursion depth mismatch" while another
+# thread also builds an AST; without it a page is only compiled to bytecode.
+config.set_option("runner.magicEnabled", False)
 
 
 @pytest.fixture

@@ -160,6 +160,7 @@ def dashboard_url(materialized_data: Path, dagster_ui: str) -> Iterator[str]:
         "--server.address=127.0.0.1",
         f"--server.port={port}",
         "--browser.gatherUsageStats=false",
+        "--runner.magicEnabled=false",
     ]
     group = ProcessGroup()
     group.start("dashboard", args, env, materialized_data / "logs")
