@@ -35,10 +35,9 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -56,6 +55,7 @@ from benchmarks.common import (
     timed,
     write_readme_section,
 )
+from benchmarks.pageview_topic import local_broker, run_beside_broker
 
 log = logging.getLogger("benchmarks.session_metrics")
 
@@ -385,41 +385,6 @@ def ensure_hours(lines: int, seed: int, hours: int, directory: Path) -> None:
         command += ["--hour", f"{hour_of(index):%Y-%m-%dT%H}", "--lines", str(lines)]
         generated = run_child([*command, "--seed", str(seed), "--out", str(path)])
         log.info(f"generated {lines:,} lines in {generated.seconds:.0f} s")
-
-
-@contextlib.contextmanager
-def local_broker(directory: Path) -> Iterator:
-    """The project's Kafka broker on free loopback ports, its storage in a scratch folder that
-    is removed afterwards; stopped (SIGTERM, clean shutdown) whatever happens inside."""
-    from clickstream_assets.local.jvm import KAFKA_BROKER, ensure_jvm_artifacts
-    from clickstream_assets.local.kafka_broker import KafkaBroker, free_port
-
-    ensure_jvm_artifacts(KAFKA_BROKER)
-    directory.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="kafka-sessions-", dir=directory) as scratch:
-        broker = KafkaBroker(Path(scratch), port=free_port(), partitions=PARTITIONS)
-        try:
-            broker.start()
-            yield broker
-        finally:
-            broker.stop()
-
-
-def run_beside_broker(command: Sequence[str], broker) -> Measurement:
-    """`run_child`, with the broker's CPU time taken out of the other load.
-
-    The broker serves the child's fetches (and idles beside the floors); that is work done
-    for the child, reported as `broker_cpu_s`, not load from other processes.
-    """
-    broker_process = psutil.Process(broker.pid())
-    cpu_before = _cpu_seconds(broker_process)
-    started = time.perf_counter()
-    run = run_child(command)
-    wall = time.perf_counter() - started
-    broker_cpu = _cpu_seconds(broker_process) - cpu_before
-    run.others_cores = max(0.0, run.others_cores - broker_cpu / wall)
-    run.payload["broker_cpu_s"] = broker_cpu
-    return run
 
 
 def _child_command(child: str, args: argparse.Namespace, size: int, **extra: str) -> list[str]:
