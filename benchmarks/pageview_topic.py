@@ -93,26 +93,26 @@ VARIANTS = (
 # Helpers shared with benchmarks.raw_pageviews: the generated hour and the local broker.
 
 
-def hour_path(lines: int, seed: int, directory: Path) -> Path:
+def hour_path(lines: int, seed: int, directory: Path, hour: datetime = HOUR) -> Path:
     # The file keeps the real naming, since its name travels in every message's headers.
-    return directory / f"pageviews-lines{lines}-seed{seed}" / f"pageviews-{HOUR:%Y%m%d-%H}0000.gz"
+    return directory / f"pageviews-lines{lines}-seed{seed}" / f"pageviews-{hour:%Y%m%d-%H}0000.gz"
 
 
-def ensure_hour(lines: int, seed: int, directory: Path) -> Path:
-    """The generated hour of `lines` lines for `seed`, written once and reused afterwards.
+def ensure_hour(lines: int, seed: int, directory: Path, hour: datetime = HOUR) -> Path:
+    """The generated `hour` of `lines` lines for `seed`, written once and reused afterwards.
 
     `clickstream generate pageviews` is deterministic and writes atomically, so a file with
     this name is complete and holds exactly these lines. It runs as a child process, which
     keeps this one lean.
     """
-    path = hour_path(lines, seed, directory)
+    path = hour_path(lines, seed, directory, hour)
     if path.exists():
         log.info(f"reusing {path} ({path.stat().st_size / 2**20:,.0f} MB)")
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
     log.info(f"generating {lines:,} pageview lines into {path} (once; later runs reuse it)")
     command = [sys.executable, "-m", "clickstream_assets.cli", "generate", "pageviews"]
-    command += ["--hour", f"{HOUR:%Y-%m-%dT%H}", "--lines", str(lines), "--seed", str(seed)]
+    command += ["--hour", f"{hour:%Y-%m-%dT%H}", "--lines", str(lines), "--seed", str(seed)]
     generated = run_child([*command, "--out", str(path)])
     log.info(f"generated {lines:,} lines in {generated.seconds:.0f} s")
     return path

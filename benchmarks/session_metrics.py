@@ -45,6 +45,7 @@ from typing import Any
 
 import psutil
 
+from benchmarks import pageview_topic
 from benchmarks.common import (
     Measurement,
     best,
@@ -97,10 +98,8 @@ def hour_of(index: int) -> datetime:
 
 
 def hour_path(lines: int, seed: int, index: int, directory: Path) -> Path:
-    # The real dump naming: the name travels in every message's headers. The hour 13:00 file
-    # is the one benchmarks.pageview_topic generates, so the two share it.
-    hour = hour_of(index)
-    return directory / f"pageviews-lines{lines}-seed{seed}" / f"pageviews-{hour:%Y%m%d-%H}0000.gz"
+    # The hour 13:00 file is the one benchmarks.pageview_topic generates, so the two share it.
+    return pageview_topic.hour_path(lines, seed, directory, hour_of(index))
 
 
 def work_dir(lines: int, seed: int, directory: Path) -> Path:
@@ -369,22 +368,9 @@ CHILDREN: dict[str, Callable[[argparse.Namespace], dict]] = {
 
 
 def ensure_hours(lines: int, seed: int, hours: int, directory: Path) -> None:
-    """The generated hours 1..`hours`, each written once and reused afterwards.
-
-    `clickstream generate pageviews` is deterministic and writes atomically, so a file with
-    the expected name is complete. It runs as a child, which keeps this process lean.
-    """
+    """The generated hours 1..`hours`, each written once and reused afterwards."""
     for index in range(hours):
-        path = hour_path(lines, seed, index, directory)
-        if path.exists():
-            log.info(f"reusing {path} ({path.stat().st_size / 2**20:,.0f} MB)")
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        log.info(f"generating {lines:,} pageview lines into {path} (once; later runs reuse it)")
-        command = [sys.executable, "-m", "clickstream_assets.cli", "generate", "pageviews"]
-        command += ["--hour", f"{hour_of(index):%Y-%m-%dT%H}", "--lines", str(lines)]
-        generated = run_child([*command, "--seed", str(seed), "--out", str(path)])
-        log.info(f"generated {lines:,} lines in {generated.seconds:.0f} s")
+        pageview_topic.ensure_hour(lines, seed, directory, hour_of(index))
 
 
 def _child_command(child: str, args: argparse.Namespace, size: int, **extra: str) -> list[str]:
