@@ -144,7 +144,6 @@ def run_stream(
 
     if result.progress.end_offsets:
         record_offsets(warehouse, topic, result.progress.end_offsets)
-    result.progress.sessions_written = result.sessions_written
     result.duration_s = time.monotonic() - started
     return result
 
@@ -174,7 +173,6 @@ def run_backfill(
         result.progress.events_read = int(hourly["EVENTS"].sum())
         result.progress.micro_batches = 1
 
-    result.progress.sessions_written = result.sessions_written
     result.duration_s = time.monotonic() - started
     return result
 

@@ -36,14 +36,6 @@ EVENT_SCHEMA = StructType(
 )
 HOUR_FORMAT = "yyyy-MM-dd'T'HH:mm:ss'Z'"
 TIMESTAMP_TEXT = "yyyy-MM-dd HH:mm:ss"
-SESSION_COLUMNS = (
-    "project",
-    "session_start",
-    "session_end",
-    "events",
-    "total_views",
-    "total_bytes",
-)
 # Spark interval strings as the run config takes them: `10 minutes`, `15 min`, `1 hour`.
 DURATION = re.compile(r"^\s*(\d+)\s*(second|sec|minute|min|hour)s?\s*$", re.IGNORECASE)
 DURATION_SECONDS = {"second": 1, "sec": 1, "minute": 60, "min": 60, "hour": 3600}
@@ -203,7 +195,6 @@ class StreamProgress:
     events_read: int = 0
     invalid_events: int = 0
     late_events_dropped: int = 0
-    sessions_written: int = 0
     watermark: str | None = None
     max_event_time: str | None = None
     start_offsets: dict[str, int] = field(default_factory=dict)
