@@ -10,6 +10,8 @@ CLICKSTREAM_ASSETS = {
     "top_navigation_paths",
     "page_exits",
     "page_transitions",
+    "page_referrers",
+    "page_index",
 }
 
 
@@ -26,9 +28,10 @@ def test_definitions_clickstream_lineage_and_groups():
 
     parquet = graph.get(AssetKey("clickstream_parquet"))
     children = {key.to_user_string() for key in parquet.child_keys}
-    assert children == (CLICKSTREAM_ASSETS - {"clickstream_dump", "clickstream_parquet"}) | {
-        "raw_clickstream"
-    }
+    from_parquet = CLICKSTREAM_ASSETS - {"clickstream_dump", "clickstream_parquet", "page_index"}
+    assert children == from_parquet | {"raw_clickstream"}
+    exits = graph.get(AssetKey("page_exits"))
+    assert {key.to_user_string() for key in exits.child_keys} == {"page_index"}
     assert {graph.get(AssetKey(name)).group_name for name in CLICKSTREAM_ASSETS} == {"clickstream"}
 
 

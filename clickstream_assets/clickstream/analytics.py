@@ -30,6 +30,9 @@ import pyarrow.parquet as pq
 from clickstream_assets.clickstream.parsing import ENTRY_SOURCES, REFERRERS
 
 REFERRER_LIST = ", ".join(f"'{r}'" for r in REFERRERS)
+# Rows per row group of the files the dashboard looks rows up in: small enough that one
+# lookup decodes little, large enough that the footer of a 30M-row file stays small.
+LOOKUP_ROW_GROUP = 32_768
 _SOURCE_CASE = (
     "CASE prev "
     + " ".join(f"WHEN '{ref}' THEN '{name}'" for ref, name in ENTRY_SOURCES.items())
@@ -177,10 +180,34 @@ def transitions_sql(parquet: Path) -> str:
     """
 
 
-def write_query(sql: str, dest: Path) -> int:
+def referrers_sql(parquet: Path) -> str:
+    """The month's rows ordered by the page they lead to (`curr`), most clicks first.
+
+    Columns: curr, prev, type, n. Written in small row groups, a reader asking for the
+    referrers of one page touches one or two of them instead of the whole month.
+    """
+    return f"SELECT curr, prev, type, n FROM {scan(parquet)} ORDER BY curr, n DESC, prev, type"
+
+
+def page_index_sql(exits_parquet: Path) -> str:
+    """Every page of `page_exits` with its figures, ordered by its lower-case title.
+
+    Columns: title_key (the title in lower case), page, views, clicks_onward, exits,
+    exit_rate. A title search by prefix, or a lookup of given pages, reads only the row
+    groups whose key range holds them.
+    """
+    return f"""
+        SELECT lower(page) AS title_key, page, views, clicks_onward, exits, exit_rate
+        FROM {scan(exits_parquet)} ORDER BY title_key, page
+    """
+
+
+def write_query(sql: str, dest: Path, row_group_size: int = LOOKUP_ROW_GROUP) -> int:
     """Run a query straight into a zstd parquet file, atomically; returns its row count.
 
-    DuckDB streams (and spills) the result, so no table of the result lives in Python.
+    DuckDB streams (and spills) the result, so no table of the result lives in Python. Row
+    groups are small because the files are read by lookups: statistics per row group let a
+    reader skip every group whose range cannot hold the rows it wants.
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
@@ -188,7 +215,7 @@ def write_query(sql: str, dest: Path) -> int:
         with _connect() as con:
             con.execute(
                 f"COPY ({sql}) TO '{tmp.as_posix()}' "
-                "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 500000)"
+                f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {int(row_group_size)})"
             )
             rows = con.execute(f"SELECT COUNT(*) FROM {scan(tmp)}").fetchone()[0]
     except BaseException:
@@ -293,3 +320,21 @@ def summarize_transitions(transitions_parquet: Path, limit: int = 10) -> dict:
             WHERE probability < 0 OR probability > 1 OR probability IS NULL
         """).fetchone()[0]
     return {"top": top, "out_of_range": out_of_range}
+
+
+def compare_totals(source: Path, derived: Path, column: str = "n") -> dict:
+    """Rows and the sum of `column` in a file and in the file derived from it (a reordering
+    must keep both), and the derived file's first rows as a preview."""
+    with _connect() as con:
+        totals = [
+            con.execute(
+                f"SELECT COUNT(*), COALESCE(SUM({column}), 0) FROM {scan(path)}"
+            ).fetchall()[0]
+            for path in (source, derived)
+        ]
+        preview = con.sql(f"SELECT * FROM {scan(derived)} LIMIT 10").arrow().read_all()
+    return {
+        "rows": (totals[0][0], totals[1][0]),
+        "clicks": (int(totals[0][1]), int(totals[1][1])),
+        "preview": preview,
+    }

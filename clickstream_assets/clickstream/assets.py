@@ -369,7 +369,7 @@ def page_transitions(context: AssetExecutionContext) -> MaterializeResult:
     started = time.monotonic()
 
     dest = settings.clickstream_analytics_path("page_transitions", wiki, month)
-    rows = analytics.write_query(analytics.transitions_sql(parquet), dest)
+    rows = analytics.write_query(analytics.transitions_sql(parquet), dest, 16_384)
     summary = analytics.summarize_transitions(dest)
 
     result = _ranking_result(context, dest, rows, summary["top"], started)
@@ -377,6 +377,88 @@ def page_transitions(context: AssetExecutionContext) -> MaterializeResult:
         check_name="has_probabilities_between_zero_and_one",
         passed=summary["out_of_range"] == 0,
         metadata={"out_of_range": summary["out_of_range"]},
+    )
+    return MaterializeResult(metadata=result.metadata, check_results=[check])
+
+
+@asset(
+    group_name=GROUP,
+    partitions_def=clickstream_partitions,
+    deps=[clickstream_parquet],
+    kinds={"duckdb", "parquet"},
+    check_specs=[
+        AssetCheckSpec(
+            "has_every_row_of_the_month",
+            asset="page_referrers",
+            description="The same rows and clicks as the month's clickstream_parquet.",
+        )
+    ],
+)
+def page_referrers(context: AssetExecutionContext) -> MaterializeResult:
+    """The month's rows ordered by the page they lead to, most clicks first: where the readers
+    of any page came from, readable for one page without scanning the month (the dashboard's
+    flow diagram and source mix). page_referrers.parquet."""
+    wiki, month, parquet = _parquet_for(context)
+    started = time.monotonic()
+
+    dest = settings.clickstream_analytics_path("page_referrers", wiki, month)
+    rows = analytics.write_query(analytics.referrers_sql(parquet), dest)
+    totals = analytics.compare_totals(parquet, dest)
+
+    result = _ranking_result(context, dest, rows, totals["preview"], started)
+    check = AssetCheckResult(
+        check_name="has_every_row_of_the_month",
+        passed=totals["rows"][0] == totals["rows"][1]
+        and totals["clicks"][0] == totals["clicks"][1],
+        metadata={
+            "month_rows": totals["rows"][0],
+            "rows": totals["rows"][1],
+            "month_clicks": totals["clicks"][0],
+            "clicks": totals["clicks"][1],
+        },
+    )
+    return MaterializeResult(metadata=result.metadata, check_results=[check])
+
+
+@asset(
+    group_name=GROUP,
+    partitions_def=clickstream_partitions,
+    deps=[page_exits],
+    kinds={"duckdb", "parquet"},
+    check_specs=[
+        AssetCheckSpec(
+            "has_every_page_of_page_exits",
+            asset="page_index",
+            description="One row per page of page_exits, with the same views.",
+        )
+    ],
+)
+def page_index(context: AssetExecutionContext) -> MaterializeResult:
+    """Every page of page_exits with its views, clicks onward and exits, ordered by its
+    lower-case title: the dashboard's page pickers search it by prefix, and comparisons look
+    pages up in it, without reading millions of titles. page_index.parquet."""
+    wiki, month, _ = _parquet_for(context)
+    exits = settings.clickstream_analytics_path("page_exits", wiki, month)
+    if not exits.exists():
+        raise FileNotFoundError(f"{exits} is missing: materialize page_exits first")
+    started = time.monotonic()
+
+    dest = settings.clickstream_analytics_path("page_index", wiki, month)
+    # Small groups: a lookup of a few hundred pages decodes a few hundred small groups.
+    rows = analytics.write_query(analytics.page_index_sql(exits), dest, 8_192)
+    totals = analytics.compare_totals(exits, dest, "views")
+
+    result = _ranking_result(context, dest, rows, totals["preview"], started)
+    check = AssetCheckResult(
+        check_name="has_every_page_of_page_exits",
+        passed=totals["rows"][0] == totals["rows"][1]
+        and totals["clicks"][0] == totals["clicks"][1],
+        metadata={
+            "page_exits_rows": totals["rows"][0],
+            "rows": totals["rows"][1],
+            "page_exits_views": totals["clicks"][0],
+            "views": totals["clicks"][1],
+        },
     )
     return MaterializeResult(metadata=result.metadata, check_results=[check])
 
@@ -389,4 +471,6 @@ clickstream_assets = [
     top_navigation_paths,
     page_exits,
     page_transitions,
+    page_referrers,
+    page_index,
 ]

@@ -22,6 +22,8 @@ ANALYTICS_FILES = {
     "top_navigation_paths": ("top_navigation_paths", "top_two_step_paths"),
     "page_exits": ("page_exits",),
     "page_transitions": ("page_transitions",),
+    "page_referrers": ("page_referrers",),
+    "page_index": ("page_index",),
 }
 _PARTITION_DIR = re.compile(r"^wiki=(?P<wiki>[a-z_]+)/month=(?P<month>\d{4}-\d{2})$")
 _PROFILE_NAME = re.compile(r"^profile-(?P<hour>\d{2})00\.json$")

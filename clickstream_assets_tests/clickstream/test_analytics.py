@@ -1,3 +1,4 @@
+import itertools
 from collections import defaultdict
 from pathlib import Path
 
@@ -172,3 +173,42 @@ def test_rank_two_step_paths_equals_brute_force_on_a_generated_month(tmp_path):
         zip(expected["prev_a"], expected["curr_a"], expected["curr_b"], strict=True)
     )
     assert [r["estimated_n"] for r in table] == pytest.approx(expected["estimated_n"].tolist())
+
+
+def _groups(path: Path) -> list:
+    footer = pq.ParquetFile(path).metadata
+    return [footer.row_group(g) for g in range(footer.num_row_groups)]
+
+
+def _group_ranges(path: Path, column: str) -> list[tuple]:
+    where = pq.ParquetFile(path).schema_arrow.names.index(column)
+    return [(g.column(where).statistics.min, g.column(where).statistics.max) for g in _groups(path)]
+
+
+def test_lookup_files_are_ordered_across_small_row_groups(tmp_path):
+    dump = tmp_path / "clickstream-enwiki-2024-10.tsv.gz"
+    write_clickstream_dump(dump, wiki="enwiki", month="2024-10", rows=40_000, seed=3)
+    parquet, exits = tmp_path / "c.parquet", tmp_path / "exits.parquet"
+    convert_clickstream(dump, parquet)
+    analytics.write_query(analytics.exits_sql(parquet), exits)
+    referrers, index = tmp_path / "referrers.parquet", tmp_path / "index.parquet"
+
+    analytics.write_query(analytics.referrers_sql(parquet), referrers, 4_096)
+    analytics.write_query(analytics.page_index_sql(exits), index, 2_048)
+
+    for path, key, size in ((referrers, "curr", 4_096), (index, "title_key", 2_048)):
+        ranges = _group_ranges(path, key)
+        assert len(ranges) > 3, path
+        # Each group starts at or after the end of the one before: a lookup by key can skip
+        # every group whose range misses it.
+        assert all(a[1] <= b[0] for a, b in itertools.pairwise(ranges)), path
+        assert max(g.num_rows for g in _groups(path)) <= size
+    month = pq.read_table(parquet).to_pandas()
+    ordered = pq.read_table(referrers).to_pandas()
+    assert len(ordered) == len(month)
+    assert ordered["n"].sum() == month["n"].sum()
+    first = ordered["curr"].iloc[0]
+    assert ordered[ordered["curr"] == first]["n"].is_monotonic_decreasing
+    keyed = pq.read_table(index).to_pandas()
+    assert (keyed["title_key"] == keyed["page"].str.lower()).all()
+    assert sorted(keyed["page"]) == sorted(pq.read_table(exits).column("page").to_pylist())

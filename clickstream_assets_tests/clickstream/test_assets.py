@@ -60,6 +60,8 @@ def test_materialize_month_writes_every_asset_and_passes_checks(data_dir, mirror
         "has_no_quarantined_lines": True,
         "has_exit_rates_between_zero_and_one": True,
         "has_probabilities_between_zero_and_one": True,
+        "has_every_row_of_the_month": True,
+        "has_every_page_of_page_exits": True,
         "has_no_negative_counts": True,
         "has_only_known_types": True,
         "has_no_duplicate_pairs": True,
@@ -74,6 +76,8 @@ def test_materialize_month_writes_every_asset_and_passes_checks(data_dir, mirror
         "top_two_step_paths",
         "page_exits",
         "page_transitions",
+        "page_referrers",
+        "page_index",
     ):
         assert settings.clickstream_analytics_path(name, "enwiki", "2024-10-01").exists(), name
     assert settings.clickstream_report_dir("enwiki", "2024-10-01").joinpath("profile.html").exists()

@@ -18,6 +18,8 @@ LINEAGES = {
         "top_navigation_paths",
         "page_exits",
         "page_transitions",
+        "page_referrers",
+        "page_index",
         "raw_clickstream",
     ),
     "pageview_dump": (
