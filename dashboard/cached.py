@@ -82,9 +82,11 @@ def count_pages(version: FileVersion, min_views: int) -> int:
 
 @st.cache_data(show_spinner=False, max_entries=ENTRIES)
 def search_pages(
-    version: FileVersion, text: str, limit: int, with_clicks_onward: bool
+    exits: FileVersion, index: FileVersion, text: str, limit: int, with_clicks_onward: bool
 ) -> pd.DataFrame:
-    return clickstream.search_pages(Path(version.path), text, limit, with_clicks_onward)
+    return clickstream.search_pages(
+        Path(exits.path), Path(index.path), text, limit, with_clicks_onward
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=ENTRIES)
@@ -121,8 +123,11 @@ def changed_entry_pages(a: FileVersion, b: FileVersion, source: str, limit: int)
 
 
 @st.cache_data(show_spinner=False, max_entries=ENTRIES)
-def changed_exits(a: FileVersion, b: FileVersion, limit: int) -> compare.Changes:
-    return compare.changed_exits(Path(a.path), Path(b.path), limit=limit)
+def changed_exits(
+    exits: tuple[FileVersion, FileVersion], index: tuple[FileVersion, FileVersion], limit: int
+) -> compare.Changes:
+    paths = [Path(version.path) for version in (*exits, *index)]
+    return compare.changed_exits(*paths, limit=limit)
 
 
 @st.cache_data(show_spinner=False, max_entries=ENTRIES)

@@ -67,21 +67,25 @@ def month_label(month: str) -> str:
 
 
 def page_picker(
-    label: str, key: str, exits: FileVersion, with_clicks_onward: bool = False
+    label: str,
+    key: str,
+    exits: FileVersion,
+    index: FileVersion,
+    with_clicks_onward: bool = False,
 ) -> dict | None:
-    """A title search (run in DuckDB over `page_exits`) and a choice among its matches.
+    """A title search (run in DuckDB over `page_index`) and a choice among its matches.
 
     A month has millions of titles, so the browser only ever gets the best matches. Returns
-    the chosen page's row of `page_exits` (page, views, clicks_onward, exits, exit_rate).
+    the chosen page's row (page, views, clicks_onward, exits, exit_rate).
     """
     text = st.text_input(
         f"Search {label}",
         key=f"{key}_search",
-        placeholder="part of a title; spaces match underscores; empty lists the most viewed",
+        placeholder="start of a title; spaces match underscores; empty lists the most viewed",
     )
-    matches = cached.search_pages(exits, text.strip(), PICKER_MATCHES, with_clicks_onward)
+    matches = cached.search_pages(exits, index, text.strip(), PICKER_MATCHES, with_clicks_onward)
     if matches.empty:
-        st.warning(f"No title contains “{text.strip()}”.")
+        st.warning(f"No title starts with “{text.strip()}”.")
         return None
     views = dict(zip(matches["page"], matches["views"], strict=True))
     page = st.selectbox(

@@ -4,9 +4,13 @@ search, funnels, the flow through a page and a sample of raw rows.
 Each function reads one asset's file with DuckDB, only the columns it needs, filtered and
 limited in SQL, so a full English month (33M rows, millions of pages) answers in a fraction of
 a second. Nothing is recomputed that an asset owns: views, exits and transition probabilities
-come from `page_exits` and `page_transitions`, and funnels are evaluated by the assets' own
-`evaluate_funnel`. The one scan of the raw parquet is `page_inflows` (which referrers lead to
-a page), because no asset keeps that per page.
+come from `page_exits`, `page_index` and `page_transitions`, the referrers of a page from
+`page_referrers`, and funnels are evaluated by the assets' own `evaluate_funnel`.
+
+The lookups rely on how the assets order their files, written in small row groups whose
+statistics let DuckDB skip every group that cannot hold a wanted row: `page_exits` by exits
+(descending), `page_transitions` by prev, `page_referrers` by curr and `page_index` by
+lower-case title.
 """
 
 from __future__ import annotations
@@ -106,7 +110,25 @@ def two_step_paths(path: Path, limit: int = 100) -> pd.DataFrame:
 def drop_offs(path: Path, min_views: int, limit: int = 50) -> pd.DataFrame:
     """The pages losing the most readers among those with at least `min_views` views, as the
     `page_exits` asset ranks them: page, views, clicks_onward, exits, exit_rate."""
-    return _top_rows(path, "exits", f"views >= {int(min_views)}", limit)
+    return leading_exits(path, min_views, limit)
+
+
+def leading_exits(path: Path, min_views: int, limit: int) -> pd.DataFrame:
+    """The first `limit` rows of `page_exits` with at least `min_views` views, in file order.
+
+    The file is sorted by exits descending, then page, so these are the pages with the most
+    exits; DuckDB stops reading once it has them (insertion order is kept, so the LIMIT takes
+    the first rows of the file rather than any).
+    """
+    with connect() as con:
+        con.execute("SET preserve_insertion_order = true")
+        return con.execute(
+            f"""
+            SELECT page, views, clicks_onward, exits, exit_rate FROM {scan(path)}
+            WHERE views >= ? LIMIT ?
+            """,
+            [int(min_views), int(limit)],
+        ).df()
 
 
 def _top_rows(path: Path, column: str, where: str, limit: int) -> pd.DataFrame:
@@ -145,28 +167,72 @@ def top_pages(path: Path, limit: int = 25, with_clicks_onward: bool = False) -> 
 
 
 def search_pages(
-    path: Path, text: str, limit: int = 25, with_clicks_onward: bool = False
+    exits: Path, index: Path, text: str, limit: int = 25, with_clicks_onward: bool = False
 ) -> pd.DataFrame:
-    """Pages of `page_exits` whose title contains `text`, case-insensitively.
+    """Pages whose title starts with `text`, case-insensitively, the most viewed first.
 
-    Spaces match the underscores of titles. Titles starting with the text come first, then
-    the most viewed. Only `limit` rows leave DuckDB, however many of the millions of titles
-    match.
+    Spaces match the underscores of titles; an empty text gives the most viewed pages of
+    `page_exits`. The search reads `page_index`, sorted by lower-case title, so only the row
+    groups of titles with that prefix are decoded however many millions the month has, and
+    only `limit` rows leave DuckDB. Columns: page, views, clicks_onward, exits, exit_rate.
     """
     words = text.strip().replace(" ", "_")
     if not words:
-        return top_pages(path, limit, with_clicks_onward)
-    escaped = words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return top_pages(exits, limit, with_clicks_onward)
     onward = "AND clicks_onward > 0" if with_clicks_onward else ""
-    return query(
-        f"""
-        SELECT page, views, clicks_onward, exits, exit_rate FROM {scan(path)}
-        WHERE page ILIKE ? ESCAPE '\\' {onward}
-        ORDER BY starts_with(lower(page), lower(?)) DESC, views DESC, page
-        LIMIT ?
-        """,
-        [f"%{escaped}%", words, int(limit)],
-    )
+    with connect() as con:
+        low = con.execute("SELECT lower(?)", [words]).fetchall()[0][0]
+        return con.execute(
+            f"""
+            SELECT page, views, clicks_onward, exits, exit_rate FROM {scan(index)}
+            WHERE title_key >= ? AND title_key < ? {onward}
+            ORDER BY views DESC, page LIMIT ?
+            """,
+            [low, prefix_end(low), int(limit)],
+        ).df()
+
+
+def prefix_end(prefix: str) -> str:
+    """The smallest string above every string that starts with `prefix` (its last character
+    raised by one), so `prefix <= s < prefix_end(prefix)` is a range DuckDB can prune on."""
+    head = prefix.rstrip(chr(0x10FFFF))
+    if not head:
+        return chr(0x10FFFF) * (len(prefix) + 1)
+    raised = ord(head[-1]) + 1
+    if 0xD800 <= raised <= 0xDFFF:
+        raised = 0xE000  # surrogates are not characters of UTF-8 text
+    return head[:-1] + chr(raised)
+
+
+def page_rows(index: Path, pages: Sequence[str]) -> pd.DataFrame:
+    """The `page_index` rows of the given pages (those the month has): page, views,
+    clicks_onward, exits, exit_rate. Each page is looked up by its key, so DuckDB reads only
+    the row groups that can hold one of them."""
+    wanted = sorted(set(pages))
+    if not wanted:
+        return pd.DataFrame(columns=["page", "views", "clicks_onward", "exits", "exit_rate"])
+    with connect() as con:
+        lower = "SELECT list_distinct(list_transform(?, lambda p: lower(p)))"
+        keys = con.execute(lower, [wanted]).fetchall()[0][0]
+        allow_long_in_lists(con, len(wanted))
+        return con.execute(
+            f"""
+            SELECT page, views, clicks_onward, exits, exit_rate FROM {scan(index)}
+            WHERE title_key IN ({sql_list(keys)}) AND page IN ({sql_list(wanted)})
+            """
+        ).df()
+
+
+def sql_list(values: Sequence[str]) -> str:
+    """String literals for an IN list. Written into the SQL rather than bound, because only a
+    list of constants is pushed into the parquet scan to prune row groups."""
+    return ", ".join("'" + value.replace("'", "''") + "'" for value in values)
+
+
+def allow_long_in_lists(con: duckdb.DuckDBPyConnection, values: int) -> None:
+    """DuckDB pushes an IN list into the scan only up to `dynamic_or_filter_threshold` values
+    (50 by default); lookups of a few thousand keys still prune far more than they cost."""
+    con.execute(f"SET dynamic_or_filter_threshold = {max(int(values) + 1, 50)}")
 
 
 # Funnels and flows (page_transitions: one row per link, sorted by prev)
@@ -193,15 +259,15 @@ def funnel(path: Path, pages: Sequence[str]) -> pd.DataFrame:
     return analytics.evaluate_funnel(transitions, list(pages))
 
 
-def page_inflows(parquet: Path, page: str) -> pd.DataFrame:
-    """Every referrer of `page` in the month's raw clickstream and its clicks: prev, n.
+def page_inflows(referrers: Path, page: str) -> pd.DataFrame:
+    """Every referrer of `page` and its clicks, from `page_referrers`: prev, n.
 
-    This scans the `curr` column of the whole month, the one query here that does: no asset
-    keeps the referrers of every page. The sum of n is the page's views.
+    The file is sorted by curr, so DuckDB reads only the row groups that hold the page. The
+    sum of n is the page's views.
     """
     return query(
         f"""
-        SELECT prev, SUM(n) AS n FROM {scan(parquet)}
+        SELECT prev, SUM(n) AS n FROM {scan(referrers)}
         WHERE curr = ? GROUP BY prev ORDER BY n DESC, prev
         """,
         [page],
@@ -279,15 +345,18 @@ def page_flow(
 
 
 def sample_rows(parquet: Path, seed: int = 0, rows: int = 100, stretch: int = 5) -> pd.DataFrame:
-    """About `rows` raw rows: stretches of `stretch` consecutive rows at random places.
+    """About `rows` raw rows: stretches of `stretch` consecutive rows at random places of one
+    randomly drawn row group (see `sample_starts`).
 
-    Reading stretches rather than single rows lets DuckDB decode only the few pages of the
-    file that hold them. `row` is a row's position in the file, its line number in the dump.
+    Staying within one row group lets DuckDB decode that group alone; stretches rather than
+    single rows keep neighbours together. `row` is a row's position in the file from 1, its
+    line number in the dump.
     """
-    total = parquet_rows(parquet)
-    stretches = max(1, -(-min(rows, total) // stretch))
-    rng = random.Random(seed)
-    starts = sorted(rng.sample(range(0, max(total - stretch, 0) + 1, stretch), stretches))
+    groups = pq.ParquetFile(parquet).metadata
+    sizes = [groups.row_group(i).num_rows for i in range(groups.num_row_groups)]
+    starts = sample_starts(sizes, seed, rows, stretch)
+    if not starts:
+        return query(f"SELECT 0 AS row, {', '.join(COLUMNS)} FROM {scan(parquet)} LIMIT 0")
     ranges = " OR ".join(
         f"file_row_number BETWEEN {start} AND {start + stretch - 1}" for start in starts
     )
@@ -298,3 +367,17 @@ def sample_rows(parquet: Path, seed: int = 0, rows: int = 100, stretch: int = 5)
         """,
         [int(rows)],
     )
+
+
+def sample_starts(group_sizes: Sequence[int], seed: int, rows: int, stretch: int) -> list[int]:
+    """The first positions (from 0) of the stretches `sample_rows` reads: a row group drawn
+    at random among the non-empty ones, then enough stretch starts within it, all seeded."""
+    rng = random.Random(seed)
+    filled = [(i, size) for i, size in enumerate(group_sizes) if size]
+    if not filled:
+        return []
+    index, size = filled[rng.randrange(len(filled))]
+    first = sum(group_sizes[:index])
+    count = max(1, -(-min(rows, size) // stretch))
+    places = range(0, max(size - stretch, 0) + 1, stretch)
+    return sorted(first + place for place in rng.sample(places, min(count, len(places))))

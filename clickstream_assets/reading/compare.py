@@ -28,7 +28,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from clickstream_assets.reading.clickstream import connect, scan
+from clickstream_assets.reading.clickstream import (
+    allow_long_in_lists,
+    connect,
+    leading_exits,
+    page_rows,
+    scan,
+    sql_list,
+)
 
 START_CANDIDATES = 200
 
@@ -44,6 +51,8 @@ class Changes:
 def changed_exits(
     exits_a: Path,
     exits_b: Path,
+    index_a: Path,
+    index_b: Path,
     min_views: int = 0,
     limit: int = 25,
     candidates: int = START_CANDIDATES,
@@ -51,57 +60,54 @@ def changed_exits(
     """Pages whose estimated exits changed most from month A to month B, among pages with at
     least `min_views` views in either month. Exact; `candidates` is where the search starts.
 
-    Columns: page, views_a, views_b, exits_a, exits_b, exit_rate_a, exit_rate_b, change
-    (exits_b - exits_a), ordered by the size of the change.
+    The candidates are the first rows of each month's `page_exits` (sorted by exits); a
+    candidate missing from the other month's first rows is looked up in that month's
+    `page_index` by title. Columns: page, views_a, views_b, exits_a, exits_b, exit_rate_a,
+    exit_rate_b, change (exits_b - exits_a), ordered by the size of the change.
     """
-    a, b = scan(exits_a), scan(exits_b)
-    qualifies = f"views >= {int(min_views)}"
     candidates = max(candidates, limit)
-    with connect() as con:
-        while True:
-            floors = [_kth_largest(con, table, "exits", candidates, qualifies) for table in (a, b)]
-            # A month with fewer qualifying pages than candidates gives all of them.
-            tops = " UNION ".join(
-                f"SELECT page FROM {table} WHERE {qualifies}"
-                + ("" if floor is None else f" AND exits >= {floor!r}")
-                for table, floor in zip((a, b), floors, strict=True)
-            )
-            con.execute(f"CREATE OR REPLACE TEMP TABLE candidates AS {tops}")
-            result = con.execute(
-                f"""
-                WITH wanted AS (SELECT page FROM candidates),
-                a AS (SELECT page, views, exits, exit_rate FROM {a}
-                      WHERE page IN (SELECT page FROM wanted)),
-                b AS (SELECT page, views, exits, exit_rate FROM {b}
-                      WHERE page IN (SELECT page FROM wanted))
-                SELECT w.page,
-                       COALESCE(a.views, 0) AS views_a, COALESCE(b.views, 0) AS views_b,
-                       COALESCE(a.exits, 0) AS exits_a, COALESCE(b.exits, 0) AS exits_b,
-                       a.exit_rate AS exit_rate_a, b.exit_rate AS exit_rate_b,
-                       COALESCE(b.exits, 0) - COALESCE(a.exits, 0) AS change
-                FROM wanted w LEFT JOIN a USING (page) LEFT JOIN b USING (page)
-                ORDER BY ABS(change) DESC, w.page
-                LIMIT $limit
-                """,
-                {"limit": int(limit)},
-            ).df()
-            if all(floor is None for floor in floors):
-                return Changes(result)
-            # Outside the candidates a page's exits are below the floor of a month where it
-            # has min_views, and below min_views (as are its exits) where it has not.
-            bound = max([f for f in floors if f is not None] + [int(min_views) - 1])
-            if len(result) == limit and abs(result["change"].iloc[-1]) > bound:
-                return Changes(result)
-            candidates *= 10
+    while True:
+        tops = [leading_exits(path, min_views, candidates) for path in (exits_a, exits_b)]
+        # A month with fewer qualifying pages than candidates gave all of them.
+        floors = [int(top["exits"].iloc[-1]) if len(top) == candidates else None for top in tops]
+        pages = set(tops[0]["page"]) | set(tops[1]["page"])
+        months = [
+            _with_missing(top, index, pages)
+            for top, index in zip(tops, (index_a, index_b), strict=True)
+        ]
+        result = _exit_changes(pages, *months, limit)
+        if all(floor is None for floor in floors):
+            return Changes(result)
+        # Outside the candidates a page's exits are below the floor of a month where it has
+        # min_views, and below min_views (as are its exits) where it has not.
+        bound = max([f for f in floors if f is not None] + [int(min_views) - 1])
+        if len(result) == limit and abs(result["change"].iloc[-1]) > bound:
+            return Changes(result)
+        candidates *= 10
 
 
-def _kth_largest(con, table: str, column: str, k: int, where: str) -> float | None:
-    """The k-th largest value of the column, or None when fewer than k rows qualify."""
-    row = con.execute(
-        f"SELECT {column} FROM {table} WHERE {where} ORDER BY {column} DESC LIMIT 1 OFFSET ?",
-        [k - 1],
-    ).fetchone()
-    return None if row is None else row[0]
+def _with_missing(top: pd.DataFrame, index: Path, pages: set[str]) -> pd.DataFrame:
+    """A month's rows for `pages`: those among its first rows, the others from its index."""
+    missing = pages - set(top["page"])
+    found = page_rows(index, sorted(missing)) if missing else top.iloc[:0]
+    return pd.concat([top, found], ignore_index=True)
+
+
+def _exit_changes(pages: set[str], a: pd.DataFrame, b: pd.DataFrame, limit: int) -> pd.DataFrame:
+    both = pd.DataFrame({"page": sorted(pages)})
+    for name, month in (("a", a), ("b", b)):
+        values = month[["page", "views", "exits", "exit_rate"]].rename(
+            columns={column: f"{column}_{name}" for column in ("views", "exits", "exit_rate")}
+        )
+        both = both.merge(values, on="page", how="left")
+    for column in ("views_a", "views_b", "exits_a", "exits_b"):
+        both[column] = both[column].fillna(0).astype("int64")
+    both["change"] = both["exits_b"] - both["exits_a"]
+    both = both.assign(size=both["change"].abs())
+    ordered = both.sort_values(["size", "page"], ascending=[False, True]).head(limit)
+    columns = ["page", "views_a", "views_b", "exits_a", "exits_b"]
+    columns += ["exit_rate_a", "exit_rate_b", "change"]
+    return ordered[columns].reset_index(drop=True)
 
 
 def changed_transitions(
@@ -156,24 +162,23 @@ def changed_transitions(
 def _look_up_unranked(con, name: str, transitions: Path) -> None:
     """Table `looked_up_<name>`: n in month <name> of the candidates its ranking lacks.
 
-    The file is sorted by prev, so filtering on the wanted prevs and currs lets DuckDB skip
-    most of it; a popular page has many links, so this is still the costly step, and it is
-    taken only for links that left or entered the ranking.
+    The file is sorted by prev, so the wanted prevs, written into the query as constants,
+    let DuckDB read only the row groups that can hold them.
     """
-    con.execute(
-        f"""
-        CREATE TEMP TABLE wanted_{name} AS
-        SELECT prev, curr FROM candidates WHERE ranked_{name} IS NULL
-        """
-    )
-    if not con.execute(f"SELECT COUNT(*) FROM wanted_{name}").fetchone()[0]:
+    wanted = con.execute(
+        f"SELECT DISTINCT prev, curr FROM candidates WHERE ranked_{name} IS NULL"
+    ).fetchall()
+    if not wanted:
         con.execute(f"CREATE TEMP TABLE looked_up_{name} (prev VARCHAR, curr VARCHAR, n BIGINT)")
         return
+    prevs = sorted({prev for prev, _ in wanted})
+    currs = sorted({curr for _, curr in wanted})
+    allow_long_in_lists(con, max(len(prevs), len(currs)))
     con.execute(
         f"""
         CREATE TEMP TABLE looked_up_{name} AS
         SELECT prev, curr, SUM(n) AS n FROM {scan(transitions)}
-        WHERE prev IN (SELECT prev FROM wanted_{name}) AND curr IN (SELECT curr FROM wanted_{name})
+        WHERE prev IN ({sql_list(prevs)}) AND curr IN ({sql_list(currs)})
         GROUP BY prev, curr
         """
     )

@@ -159,7 +159,7 @@ def test_page_search_without_matches_says_so(materialized):
 
     app.text_input(key="flow_search").set_value("no title has this").run()
 
-    assert "No title contains “no title has this”." in texts(app.warning)
+    assert "No title starts with “no title has this”." in texts(app.warning)
     assert not app.exception
 
 

@@ -42,6 +42,8 @@ def test_changed_exits_equal_a_comparison_of_every_page(months, rows, candidates
     changes = compare.changed_exits(
         months[0].analytics("page_exits"),
         months[1].analytics("page_exits"),
+        months[0].analytics("page_index"),
+        months[1].analytics("page_index"),
         limit=12,
         candidates=candidates,
     )
@@ -57,6 +59,8 @@ def test_changed_exits_keep_pages_with_min_views_in_either_month(months, rows):
     changes = compare.changed_exits(
         months[0].analytics("page_exits"),
         months[1].analytics("page_exits"),
+        months[0].analytics("page_index"),
+        months[1].analytics("page_index"),
         min_views=300,
         limit=8,
         candidates=2,

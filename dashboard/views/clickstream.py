@@ -121,7 +121,8 @@ def funnel(dataset: ClickstreamDataset) -> None:
         "page_transitions", dataset.analytics("page_transitions"), key, label
     )
     exits = parts.source("page_exits", dataset.analytics("page_exits"), key, label)
-    if transitions is None or exits is None:
+    index = parts.source("page_index", dataset.analytics("page_index"), key, label)
+    if transitions is None or exits is None or index is None:
         return
     st.caption(
         "Each step offers the pages readers of the previous step went to most. A step converts "
@@ -129,7 +130,7 @@ def funnel(dataset: ClickstreamDataset) -> None:
         "conversion is the product along the path (as the page_transitions asset defines it)."
     )
     steps = st.number_input("Steps", min_value=2, max_value=8, value=3, key="funnel_steps")
-    first = parts.page_picker("first page", "funnel_first", exits, with_clicks_onward=True)
+    first = parts.page_picker("first page", "funnel_first", exits, index, with_clicks_onward=True)
     if first is None:
         return
     pages = [first["page"]]
@@ -162,20 +163,21 @@ def funnel(dataset: ClickstreamDataset) -> None:
 def page_flow(dataset: ClickstreamDataset, datasets: list[ClickstreamDataset]) -> None:
     st.subheader("Flow through a page")
     key, label = dataset.partition_key, dataset.label
-    parquet = parts.source("clickstream_parquet", dataset.parquet, key, label)
+    referrers = parts.source("page_referrers", dataset.analytics("page_referrers"), key, label)
     exits = parts.source("page_exits", dataset.analytics("page_exits"), key, label)
+    index = parts.source("page_index", dataset.analytics("page_index"), key, label)
     transitions = parts.source(
         "page_transitions", dataset.analytics("page_transitions"), key, label
     )
-    if parquet is None or exits is None or transitions is None:
+    if referrers is None or exits is None or index is None or transitions is None:
         return
-    chosen = parts.page_picker("page", "flow", exits)
+    chosen = parts.page_picker("page", "flow", exits, index)
     if chosen is None:
         return
     page = chosen["page"]
     top = st.slider("Named sources and destinations per side", 3, 15, 8, key="flow_top")
 
-    inflows = cached.page_inflows(parquet, page)
+    inflows = cached.page_inflows(referrers, page)
     flow = clickstream.page_flow(inflows, cached.page_outflows(transitions, page), chosen, top)
     views, exits_n, rate = st.columns(3)
     views.metric("Views (clicks into the page)", parts.number(chosen["views"]))
@@ -192,13 +194,13 @@ def page_flow(dataset: ClickstreamDataset, datasets: list[ClickstreamDataset]) -
         default=[dataset.month],
         format_func=parts.month_label,
         key="flow_months",
-        help="Each month added scans that month's clickstream once for the page (about half a "
-        "second for a full English month); the result is kept until the month is rematerialized.",
+        help="Each month added reads that month's page_referrers for the page; the result is "
+        "kept until the month is rematerialized.",
     )
     mixes = []
     for month in sorted(chosen_months):
         other = ClickstreamDataset(dataset.wiki, month)
-        version = catalog.version_of(other.parquet)
+        version = catalog.version_of(other.analytics("page_referrers"))
         if version is not None:
             mix = clickstream.source_mix(cached.page_inflows(version, page))
             mixes.append(mix.assign(month=month[:7]))
@@ -219,8 +221,8 @@ def raw_rows(dataset: ClickstreamDataset) -> None:
         "Sample", min_value=0, value=0, step=1, key="raw_seed", help="Each number draws other rows."
     )
     st.caption(
-        "Stretches of five consecutive rows from random places of the file; `row` is "
-        "the line number in the dump."
+        "Stretches of five consecutive rows from random places of one randomly drawn part "
+        "(row group) of the file; `row` is the line number in the dump."
     )
     parts.table(cached.sample_rows(parquet, int(seed), 100), n=parts.COUNT)
 

@@ -44,10 +44,11 @@ def entry_pages(a: ClickstreamDataset, b: ClickstreamDataset) -> None:
 def exits(a: ClickstreamDataset, b: ClickstreamDataset) -> None:
     st.subheader("Exits that changed most")
     versions = sources("page_exits", "page_exits", a, b)
-    if versions is None:
+    index = sources("page_index", "page_index", a, b)
+    if versions is None or index is None:
         return
     parts.table(
-        cached.changed_exits(*versions, CHANGES).frame,
+        cached.changed_exits(versions, index, CHANGES).frame,
         views_a=parts.COUNT,
         views_b=parts.COUNT,
         exits_a=parts.COUNT,
