@@ -32,7 +32,6 @@ import json
 import logging
 import os
 import pickle
-import random
 import statistics
 import sys
 from collections.abc import Callable
@@ -101,7 +100,7 @@ INTERACTIONS = (
         f"drop-offs at min views {MIN_VIEWS:,}",
         "`count_pages`, `drop_offs`",
     ),
-    Interaction("search", "page search (title contains)", "`search_pages`"),
+    Interaction("search", "page search (title starts with)", "`search_pages`"),
     Interaction(
         "next_pages",
         "funnel step: where readers go next",
@@ -180,7 +179,11 @@ def _product(name: str, plan: dict) -> Callable[[], dict]:
 
     a, b = _months()
     exits, transitions = b.analytics("page_exits"), b.analytics("page_transitions")
+    index = b.analytics("page_index")
     page = plan["flow_page"]["page"]
+
+    def inflows_of(month: Any, page: str) -> Any:
+        return clickstream.page_inflows(month.analytics("page_referrers"), page)
 
     def month() -> dict:
         datasets = catalog.clickstream_datasets()
@@ -205,15 +208,13 @@ def _product(name: str, plan: dict) -> Callable[[], dict]:
         }
 
     def flow() -> dict:
-        inflows = clickstream.page_inflows(b.parquet, page)
+        inflows = inflows_of(b, page)
         outflows = clickstream.page_outflows(transitions, page)
         return {"flow": clickstream.page_flow(inflows, outflows, plan["flow_page"], FLOW_TOP)}
 
     def source_mix() -> dict:
         mixes = [
-            clickstream.source_mix(clickstream.page_inflows(month.parquet, page)).assign(
-                month=month.month[:7]
-            )
+            clickstream.source_mix(inflows_of(month, page)).assign(month=month.month[:7])
             for month in (a, b)
         ]
         return {"mix": _concat(mixes)}
@@ -239,7 +240,7 @@ def _product(name: str, plan: dict) -> Callable[[], dict]:
         "navigation": navigation,
         "drop_offs": drop_offs,
         "search": lambda: {
-            "pages": clickstream.search_pages(exits, plan["search"], PICKER_MATCHES)
+            "pages": clickstream.search_pages(exits, index, plan["search"], PICKER_MATCHES)
         },
         "next_pages": lambda: {
             "pages": clickstream.next_pages(transitions, plan["funnel_pages"][0], NEXT_OPTIONS)
@@ -252,7 +253,9 @@ def _product(name: str, plan: dict) -> Callable[[], dict]:
         },
         "compare_entry": changed_entry,
         "compare_exits": lambda: {
-            "changes": compare.changed_exits(a.analytics("page_exits"), exits, limit=CHANGES).frame
+            "changes": compare.changed_exits(
+                a.analytics("page_exits"), exits, a.analytics("page_index"), index, limit=CHANGES
+            ).frame
         },
         "compare_transitions": changed_transitions,
     }
@@ -410,11 +413,9 @@ class Reference:
         exits = self.exits(self.read(MONTH_B))
         words = self.plan["search"].strip().replace(" ", "_").lower()
         lower = exits["page"].str.lower()
-        found = exits[lower.str.contains(words, regex=False)]
-        found = found.assign(first=lower[found.index].str.startswith(words))
-        order = ["first", "views", "page"]
-        found = found.sort_values(order, ascending=[False, False, True]).head(PICKER_MATCHES)
-        return {"pages": found.drop(columns="first")}
+        found = exits[lower.str.startswith(words)]
+        found = found.sort_values(["views", "page"], ascending=[False, True]).head(PICKER_MATCHES)
+        return {"pages": found}
 
     def next_pages(self) -> dict:
         first = self.plan["funnel_pages"][0]
@@ -459,13 +460,18 @@ class Reference:
         return {"mix": self.pd.concat(mixes, ignore_index=True)}
 
     def raw_sample(self) -> dict:
+        import pyarrow.parquet as pq
+
+        from clickstream_assets import settings
+        from clickstream_assets.reading.clickstream import sample_starts
+
         frame = self.read(MONTH_B)
-        # The same stretches `sample_rows` draws: 5 consecutive rows at seeded random places.
+        # The stretches `sample_rows` draws: 5 consecutive rows at seeded random places of a
+        # seeded random row group (the file's layout, from its footer).
+        footer = pq.ParquetFile(settings.clickstream_parquet_path(WIKI, MONTH_B)).metadata
+        sizes = [footer.row_group(i).num_rows for i in range(footer.num_row_groups)]
         stretch, total = 5, len(frame)
-        count = max(1, -(-min(SAMPLE_ROWS, total) // stretch))
-        starts = random.Random(SAMPLE_SEED).sample(
-            range(0, max(total - stretch, 0) + 1, stretch), count
-        )
+        starts = sample_starts(sizes, SAMPLE_SEED, SAMPLE_ROWS, stretch)
         positions = sorted({p for s in starts for p in range(s, min(s + stretch, total))})
         rows = frame.iloc[positions[:SAMPLE_ROWS]].reset_index(drop=True)
         rows.insert(0, "row", [p + 1 for p in positions[:SAMPLE_ROWS]])
@@ -567,8 +573,13 @@ def _materialize(data_dir: Path, mirror_dir: Path, rows: int, seed: int) -> dict
     def run_both() -> None:
         with DumpMirror(mirror_dir, clickstream_rows=rows, seed=seed) as mirror:
             for month in (MONTH_A, MONTH_B):
+                lacking = missing_assets(month)
+                if not lacking:
+                    continue
+                log.info(f"materializing {', '.join(lacking)} of {month}|{WIKI}")
                 result = materialize(
                     clickstream_assets,
+                    selection=lacking,
                     partition_key=f"{month}|{WIKI}",
                     resources={"dump_source": DumpSourceResource(base_url=mirror.url)},
                     instance=DagsterInstance.ephemeral(),
@@ -595,6 +606,25 @@ def missing_files() -> list[Path]:
         for names in ANALYTICS_FILES.values():
             wanted += [settings.clickstream_analytics_path(n, WIKI, month) for n in names]
     return [path for path in wanted if not path.exists()]
+
+
+def missing_assets(month: str) -> list[str]:
+    """The clickstream assets of a month whose files are missing (all of them without the
+    month's parquet), so that a data dir from an older version gains only the new assets."""
+    from clickstream_assets import settings
+    from clickstream_assets.clickstream.assets import clickstream_assets
+    from clickstream_assets.reading.catalog import ANALYTICS_FILES
+
+    if not settings.clickstream_parquet_path(WIKI, month).exists():
+        return [spec.key.to_user_string() for a in clickstream_assets for spec in a.specs]
+    lacking = [
+        asset
+        for asset, names in ANALYTICS_FILES.items()
+        if not all(settings.clickstream_analytics_path(n, WIKI, month).exists() for n in names)
+    ]
+    if not (settings.clickstream_report_dir(WIKI, month) / "profile.json").exists():
+        lacking.append("clickstream_profile")
+    return lacking
 
 
 def ensure_data(data_dir: Path, rows: int, seed: int) -> None:
