@@ -122,10 +122,11 @@ def _payload(stdout: str) -> dict[str, Any]:
 
 
 def report(payload: dict[str, Any]) -> None:
-    """In a child: hand the parent its result (at least `seconds`) and its peak RSS."""
+    """In a child: hand the parent its result (at least `seconds`) and its peak RSS, plus
+    `children_peak_rss_bytes` when the payload says what the processes it started held."""
     peak = own_peak_rss_bytes()
     if peak is not None:
-        payload = {**payload, "peak_rss_bytes": peak}
+        payload = {**payload, "peak_rss_bytes": peak + payload.get("children_peak_rss_bytes", 0)}
     sys.stdout.write(RESULT_TAG + json.dumps(payload) + "\n")
     sys.stdout.flush()
 

@@ -29,7 +29,7 @@ from pydantic import Field
 from clickstream_assets import settings
 from clickstream_assets.pageviews.parsing import ParseStats
 from clickstream_assets.pageviews.profile import profile_pageviews, render_markdown
-from clickstream_assets.pageviews.publish import hour_text, publish_hour
+from clickstream_assets.pageviews.publish import DEFAULT_PROCESSES, hour_text, publish_dump
 from clickstream_assets.reporting import write_texts
 from clickstream_assets.resources.downloads import validate_url
 from clickstream_assets.resources.dump_source import DumpSourceResource
@@ -159,6 +159,13 @@ class PageviewTopicConfig(Config):
         description="Publish an hour that was already published (Kafka is append-only; the "
         "RAW load skips the duplicates).",
     )
+    producer_processes: int = Field(
+        default=DEFAULT_PROCESSES,
+        ge=1,
+        le=16,
+        description="Producer processes for a full hour (this process parses, they encode and "
+        "produce). Hours under 16 MB compressed use one producer in the run's own process.",
+    )
 
 
 def already_published(context: AssetExecutionContext) -> bool:
@@ -198,13 +205,14 @@ def pageview_topic(
             context.log.info(f"published {messages:,} messages from {path.name}")
             next_report[0] += 1_000_000
 
-    producer = kafka.producer()
-    result = publish_hour(producer, kafka.topic, path, hour, stats=stats, progress=report)
+    result, processes = publish_dump(
+        kafka, path, hour, processes=config.producer_processes, stats=stats, progress=report
+    )
     duration = time.monotonic() - started
     rate = result.messages / max(duration, 1e-9)
     context.log.info(
         f"published {result.messages:,} messages to {kafka.topic} at {kafka.describe()} "
-        f"in {duration:.1f} s ({rate:,.0f} msg/s)"
+        f"in {duration:.1f} s ({rate:,.0f} msg/s, {processes} producer process(es))"
     )
 
     offsets = {str(p): {"first": lo, "last": hi} for p, (lo, hi) in sorted(result.offsets.items())}
@@ -218,6 +226,7 @@ def pageview_topic(
             "blank_lines": stats.blank_lines,
             "offsets": MetadataValue.json(offsets),
             "messages_per_s": round(rate),
+            "producer_processes": processes,
             "duration_s": round(duration, 2),
             "hour": hour_text(hour),
         }

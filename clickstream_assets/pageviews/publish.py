@@ -12,11 +12,14 @@ the retention, so records stamped with a historical hour would vanish at the nex
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -24,8 +27,17 @@ from confluent_kafka import KafkaError, Producer
 
 from clickstream_assets.pageviews.parsing import ParseStats, iter_pageview_batches
 
+if TYPE_CHECKING:
+    # Only for annotations: the resource imports Dagster, which a producer process (importing
+    # this module) does not need.
+    from clickstream_assets.resources.kafka import KafkaResource
+
 CONTROL_CHARACTERS = r"[\x00-\x1f]"
 POLL_EVERY = 10_000
+DEFAULT_PROCESSES = 2
+ENCODE_ROWS = 25_000
+# Below this size (compressed), starting producer processes costs more than they save.
+SMALL_HOUR_BYTES = 16 << 20
 
 
 class PublishError(RuntimeError):
@@ -53,6 +65,16 @@ class PublishResult:
             span[1] = offset
         elif offset < span[0]:
             span[0] = offset
+
+    def merge(self, other: PublishResult) -> None:
+        """Add another producer's counts and widen the offset ranges by its own."""
+        self.messages += other.messages
+        self.value_bytes += other.value_bytes
+        self.failed += other.failed
+        self.first_error = self.first_error or other.first_error
+        for partition, (first, last) in other.offsets.items():
+            span = self.offsets.setdefault(partition, [first, last])
+            span[0], span[1] = min(span[0], first), max(span[1], last)
 
 
 def _json_string(values: pa.Array) -> pa.Array:
@@ -111,6 +133,33 @@ def hour_text(hour: datetime) -> str:
     return hour.strftime("%Y-%m-%dT%H:00:00Z")
 
 
+def publish_dump(
+    kafka: KafkaResource,
+    path: Path,
+    hour: datetime,
+    *,
+    processes: int = DEFAULT_PROCESSES,
+    stats: ParseStats | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[PublishResult, int]:
+    """Publish an hour to `kafka.topic` the way `pageview_topic` does, and say how many
+    producer processes did it: `processes` of them for a full hour, or one producer in this
+    process for an hour under SMALL_HOUR_BYTES (starting processes would cost more)."""
+    if processes <= 1 or Path(path).stat().st_size < SMALL_HOUR_BYTES:
+        producer = kafka.producer()
+        return publish_hour(producer, kafka.topic, path, hour, stats=stats, progress=progress), 1
+    result = publish_hour_parallel(
+        kafka.producer_settings(),
+        kafka.topic,
+        path,
+        hour,
+        workers=processes,
+        stats=stats,
+        progress=progress,
+    )
+    return result, processes
+
+
 def publish_hour(
     producer: Producer,
     topic: str,
@@ -121,51 +170,202 @@ def publish_hour(
     progress: Callable[[int], None] | None = None,
     flush_timeout_s: float = 120.0,
 ) -> PublishResult:
-    """Publish every record of the dump at `path` and wait until each one is acknowledged.
+    """Publish every record of the dump at `path` with one producer in this process and wait
+    until each one is acknowledged.
 
     Raises PublishError naming the number of failed messages if any delivery failed.
     """
     started = time.monotonic()
     result = PublishResult()
-    source = Path(path).name.encode()
-    stamp = hour_text(hour)
-    stamp_bytes = stamp.encode()
+    message = Message(topic, Path(path).name, hour_text(hour))
+    for batch in iter_pageview_batches(path, stats):
+        produce_batch(producer, message, batch, result)
+        if progress is not None:
+            progress(result.messages)
+    finish(producer, result, flush_timeout_s)
+    result.duration_s = time.monotonic() - started
+    raise_on_failures(result, path, topic)
+    return result
+
+
+def publish_hour_parallel(
+    producer_settings: dict,
+    topic: str,
+    path: Path,
+    hour: datetime,
+    *,
+    workers: int = 2,
+    stats: ParseStats | None = None,
+    progress: Callable[[int], None] | None = None,
+    flush_timeout_s: float = 120.0,
+) -> PublishResult:
+    """Publish like `publish_hour`, with `workers` producer processes.
+
+    A producer spends about two microseconds of Python per message with headers, so one
+    process cannot go faster than its own loop. Here this process parses the dump and deals
+    its batches round-robin to the workers (`python -m
+    clickstream_assets.pageviews.producer_process`, fed an Arrow stream on stdin); each
+    encodes its batches and produces them with its own idempotent producer. Every worker
+    partitions by key with the same partitioner, so a project still lands in one partition;
+    within a partition, messages keep file order per worker, and the line number header keeps
+    the file's order for anyone who needs it. The producers share the local queue limit of
+    `producer_settings`, so memory does not grow with the number of workers.
+
+    Waits until every worker's messages are acknowledged; raises PublishError with the number
+    of failed messages, or with the error of a worker that failed.
+    """
+    started = time.monotonic()
+    message = Message(topic, Path(path).name, hour_text(hour))
+    queue_limit = int(producer_settings.get("queue.buffering.max.messages", 100_000))
+    settings = {**producer_settings, "queue.buffering.max.messages": queue_limit // workers}
+    crew = [ProducerProcess(settings, message, flush_timeout_s) for _ in range(workers)]
+    result = PublishResult()
+    try:
+        dealt = 0
+        for index, batch in enumerate(iter_pageview_batches(path, stats)):
+            crew[index % workers].send(batch)
+            dealt += batch.num_rows
+            if progress is not None:
+                progress(dealt)
+        for worker in crew:
+            result.merge(worker.finish())
+    finally:
+        for worker in crew:
+            worker.stop()
+    result.duration_s = time.monotonic() - started
+    raise_on_failures(result, path, topic)
+    return result
+
+
+class ProducerProcess:
+    """A child process producing the batches it is sent (see producer_process)."""
+
+    def __init__(self, settings: dict, message: Message, flush_timeout_s: float) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "clickstream_assets.pageviews.producer_process"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        self.flush_timeout_s = flush_timeout_s
+        # The settings may hold the SASL password: they go down the pipe, never to a log.
+        spec = {"settings": settings, "message": asdict(message), "flush_s": flush_timeout_s}
+        self._write(lambda: self.process.stdin.write(json.dumps(spec).encode() + b"\n"))
+        self.stream = None
+
+    def send(self, batch: pa.RecordBatch) -> None:
+        """Hand over a batch; blocks while the worker is still busy with the one before."""
+        if self.stream is None:
+            self.stream = pa.ipc.new_stream(self.process.stdin, batch.schema)
+        self._write(lambda: self.stream.write_batch(batch))
+
+    def finish(self) -> PublishResult:
+        """End the stream and wait for the worker's report once its messages are acknowledged."""
+        if self.stream is not None:
+            self._write(self.stream.close)
+        try:
+            # Closes stdin, which ends the worker's input, then reads its report.
+            out, _ = self.process.communicate(timeout=self.flush_timeout_s + 60)
+        except subprocess.TimeoutExpired:
+            raise PublishError(
+                f"a producer process did not report within {self.flush_timeout_s:.0f} s"
+            ) from None
+        return self._report(out)
+
+    def stop(self) -> None:
+        """Kill the worker unless it has finished (a failure elsewhere ends the run)."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+
+    def _write(self, write: Callable[[], object]) -> None:
+        try:
+            write()
+        except (BrokenPipeError, OSError) as error:
+            # The worker is gone: its report says why.
+            out = self.process.stdout.read()
+            self.process.wait()
+            raise PublishError(self._failure(out)) from error
+
+    def _report(self, out: bytes) -> PublishResult:
+        if self.process.returncode != 0:
+            raise PublishError(self._failure(out))
+        report = json.loads(out)
+        result = PublishResult(
+            messages=report["messages"],
+            value_bytes=report["value_bytes"],
+            failed=report["failed"],
+            first_error=report["first_error"],
+        )
+        result.offsets = {int(p): span for p, span in report["offsets"].items()}
+        return result
+
+    def _failure(self, out: bytes) -> str:
+        try:
+            error = json.loads(out)["error"]
+        except (ValueError, KeyError, TypeError):
+            error = f"exited with code {self.process.returncode}"
+        return f"a producer process failed: {error}"
+
+
+@dataclass(frozen=True)
+class Message:
+    """What every message of one publication shares: its topic and two of its headers."""
+
+    topic: str
+    source_file: str
+    hour: str
+
+
+def produce_batch(
+    producer: Producer, message: Message, batch: pa.RecordBatch, result: PublishResult
+) -> None:
+    """Produce one message per row of a typed batch, counting each delivery in `result`.
+
+    The batch is encoded a slice at a time, so only one slice's values live as Python bytes.
+    """
+    for start in range(0, batch.num_rows, ENCODE_ROWS):
+        _produce_rows(producer, message, batch.slice(start, ENCODE_ROWS), result)
+
+
+def _produce_rows(
+    producer: Producer, message: Message, batch: pa.RecordBatch, result: PublishResult
+) -> None:
+    values = encode_values(batch, message.hour)
+    keys = pc.cast(batch.column("domain_code"), pa.binary()).to_pylist()
+    lines = batch.column("line_number").to_pylist()
+    source, stamp = message.source_file.encode(), message.hour.encode()
+    produce = producer.produce
+    topic = message.topic
 
     def on_delivery(err, msg) -> None:
         result.delivered(err, msg.partition(), msg.offset())
 
-    for batch in iter_pageview_batches(path, stats):
-        values = encode_values(batch, stamp)
-        keys = pc.cast(batch.column("domain_code"), pa.binary()).to_pylist()
-        lines = batch.column("line_number").to_pylist()
-        for key, value, line in zip(keys, values, lines, strict=True):
-            headers = [
-                ("source_file", source),
-                ("line_number", b"%d" % line),
-                ("hour", stamp_bytes),
-            ]
-            while True:
-                try:
-                    producer.produce(topic, value, key, headers=headers, on_delivery=on_delivery)
-                    break
-                except BufferError:
-                    # The local queue is full: let the brokers acknowledge some first.
-                    producer.poll(0.05)
-            result.messages += 1
-            result.value_bytes += len(value)
-            if result.messages % POLL_EVERY == 0:
-                producer.poll(0)
-        if progress is not None:
-            progress(result.messages)
+    for key, value, line in zip(keys, values, lines, strict=True):
+        headers = [("source_file", source), ("line_number", b"%d" % line), ("hour", stamp)]
+        while True:
+            try:
+                produce(topic, value, key, headers=headers, on_delivery=on_delivery)
+                break
+            except BufferError:
+                # The local queue is full: let the brokers acknowledge some first.
+                producer.poll(0.05)
+        result.messages += 1
+        result.value_bytes += len(value)
+        if result.messages % POLL_EVERY == 0:
+            producer.poll(0)
 
+
+def finish(producer: Producer, result: PublishResult, flush_timeout_s: float) -> None:
+    """Wait for every acknowledgement; what is still unacknowledged counts as failed."""
     remaining = producer.flush(flush_timeout_s)
-    result.duration_s = time.monotonic() - started
     if remaining:
         result.failed += remaining
         result.first_error = result.first_error or f"{remaining} still unacknowledged after flush"
+
+
+def raise_on_failures(result: PublishResult, path: Path, topic: str) -> None:
     if result.failed:
         raise PublishError(
             f"{result.failed:,} of {result.messages:,} messages from {path} to topic {topic!r} "
             f"were not delivered (first error: {result.first_error})"
         )
-    return result

@@ -57,8 +57,13 @@ class KafkaResource(ConfigurableResource):
         auth = f", {self.security_protocol}/{self.sasl_mechanism}" if self.security_protocol else ""
         return f"{self.bootstrap_servers}{auth}"
 
+    def producer_settings(self, **overrides) -> dict:
+        """The configuration `producer()` builds its client from, for producers in other
+        processes (it holds the password: hand it to a child process, never to a log)."""
+        return {**self.client_config(), **PRODUCER_TUNING, **overrides}
+
     def producer(self, **overrides) -> Producer:
-        return Producer({**self.client_config(), **PRODUCER_TUNING, **overrides})
+        return Producer(self.producer_settings(**overrides))
 
     def consumer(self, group_id: str, **overrides) -> Consumer:
         return Consumer(

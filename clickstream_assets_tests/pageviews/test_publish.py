@@ -8,9 +8,10 @@ import pytest
 from dagster import DagsterInstance, materialize
 
 from clickstream_assets import settings
+from clickstream_assets.pageviews import parsing, publish
 from clickstream_assets.pageviews.assets import pageview_topic
 from clickstream_assets.pageviews.inspect import consume_messages
-from clickstream_assets.pageviews.publish import PublishError, publish_hour
+from clickstream_assets.pageviews.publish import PublishError, publish_hour, publish_hour_parallel
 from clickstream_assets.resources.kafka import KafkaResource, KafkaUnavailable
 from clickstream_assets_tests.conftest import KAFKA_SASL_USERS
 from clickstream_assets_tests.pageviews.test_parsing import CURRENT, needs_samples
@@ -164,6 +165,54 @@ def test_publish_with_undeliverable_messages_counts_failures(tmp_path):
         publish_hour(producer, "nowhere", write_hour(tmp_path, LINES), HOUR, flush_timeout_s=10)
 
 
+def test_publish_parallel_sends_every_line_once_keyed_like_one_producer(
+    kafka, tmp_path, monkeypatch
+):
+    projects = ("de", "en", "en.m", "fr", "ja", "commons.m")
+    lines = [f"{projects[i % 6]} Page_{i} {i % 50 + 1} {i}" for i in range(3_000)]
+    lines[1_234] = "en broken"
+    # Small parser blocks, so the hour comes in many batches dealt to both workers.
+    monkeypatch.setattr(parsing, "BLOCK_BYTES", 4_096)
+    kafka.ensure_topic()
+
+    result = publish_hour_parallel(
+        kafka.producer_settings(), kafka.topic, write_hour(tmp_path, lines), HOUR, workers=2
+    )
+
+    messages = consume_all(kafka, kafka.topic)
+    expected = expected_records(lines)
+    assert result.messages == len(messages) == len(expected) == 2_999
+    by_line = {int(m["headers"]["line_number"]): m for m in messages}
+    assert {line: m["value"] for line, m in by_line.items()} == expected
+    partitions = {}
+    for message in messages:
+        partitions.setdefault(message["key"], set()).add(message["partition"])
+    assert sorted(partitions) == sorted(projects)
+    assert all(len(found) == 1 for found in partitions.values())
+    ends = kafka.end_offsets()
+    assert {p: (lo, hi + 1) for p, (lo, hi) in result.offsets.items()} == {
+        p: (0, end) for p, end in ends.items() if end
+    }
+
+
+def test_publish_parallel_with_undeliverable_messages_counts_failures(tmp_path):
+    settings_down = KafkaResource(bootstrap_servers="127.0.0.1:1").producer_settings(
+        **{"message.timeout.ms": 1500}
+    )
+
+    with pytest.raises(PublishError, match=r"7 of 7 messages .* were not delivered"):
+        publish_hour_parallel(
+            settings_down, "nowhere", write_hour(tmp_path, LINES), HOUR, flush_timeout_s=10
+        )
+
+
+def test_publish_parallel_reports_a_worker_that_cannot_start(kafka, tmp_path):
+    broken = kafka.producer_settings(**{"compression.type": "no-such-codec"})
+
+    with pytest.raises(PublishError, match=r"a producer process failed: .*no-such-codec"):
+        publish_hour_parallel(broken, kafka.topic, write_hour(tmp_path, LINES), HOUR)
+
+
 def materialize_topic(kafka, data_dir, instance, republish=False):
     return materialize(
         [pageview_topic],
@@ -193,6 +242,25 @@ def test_materialize_topic_refuses_to_republish_without_the_flag(kafka, tmp_path
     assert "already published" in str(second.failure_data_for_node("pageview_topic").error)
     assert third.success
     assert sum(kafka.end_offsets().values()) == 14
+
+
+def test_materialize_topic_uses_producer_processes_for_a_full_hour(kafka, tmp_path, monkeypatch):
+    monkeypatch.setenv("CLICKSTREAM_DATA_DIR", str(tmp_path / "data"))
+    dump = settings.pageview_dump_path(HOUR)
+    dump.parent.mkdir(parents=True)
+    write_hour(dump.parent, LINES)
+    # Any hour counts as full, so this small one goes through the producer processes.
+    monkeypatch.setattr(publish, "SMALL_HOUR_BYTES", 0)
+
+    result = materialize_topic(kafka, tmp_path, DagsterInstance.ephemeral())
+
+    assert result.success
+    meta = result.asset_materializations_for_node("pageview_topic")[0].metadata
+    assert meta["producer_processes"].value == 2
+    assert meta["messages"].value == 7
+    assert sorted(int(m["headers"]["line_number"]) for m in consume_all(kafka, kafka.topic)) == (
+        sorted(expected_records(LINES))
+    )
 
 
 def test_materialize_topic_with_broker_down_is_not_materialized(tmp_path, monkeypatch):
