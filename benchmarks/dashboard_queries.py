@@ -209,7 +209,7 @@ def _product(name: str, plan: dict) -> Callable[[], dict]:
 
     def flow() -> dict:
         inflows = inflows_of(b, page)
-        outflows = clickstream.page_outflows(transitions, page)
+        outflows = clickstream.page_outflows(transitions, page, FLOW_TOP)
         return {"flow": clickstream.page_flow(inflows, outflows, plan["flow_page"], FLOW_TOP)}
 
     def source_mix() -> dict:

@@ -105,8 +105,8 @@ def page_inflows(version: FileVersion, page: str) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=ENTRIES)
-def page_outflows(version: FileVersion, page: str) -> pd.DataFrame:
-    return clickstream.page_outflows(Path(version.path), page)
+def page_outflows(version: FileVersion, page: str, top: int) -> pd.DataFrame:
+    return clickstream.page_outflows(Path(version.path), page, top)
 
 
 @st.cache_data(show_spinner=False, max_entries=ENTRIES)

@@ -215,12 +215,15 @@ def page_rows(index: Path, pages: Sequence[str]) -> pd.DataFrame:
         lower = "SELECT list_distinct(list_transform(?, lambda p: lower(p)))"
         keys = con.execute(lower, [wanted]).fetchall()[0][0]
         allow_long_in_lists(con, len(wanted))
-        return con.execute(
+        # Only the key is filtered in DuckDB (a second IN list costs more than it saves); the
+        # few titles that share a key with a wanted one are dropped here.
+        rows = con.execute(
             f"""
             SELECT page, views, clicks_onward, exits, exit_rate FROM {scan(index)}
-            WHERE title_key IN ({sql_list(keys)}) AND page IN ({sql_list(wanted)})
+            WHERE title_key IN ({sql_list(keys)})
             """
         ).df()
+    return rows[rows["page"].isin(wanted)].reset_index(drop=True)
 
 
 def sql_list(values: Sequence[str]) -> str:
@@ -274,11 +277,36 @@ def page_inflows(referrers: Path, page: str) -> pd.DataFrame:
     )
 
 
-def page_outflows(path: Path, page: str) -> pd.DataFrame:
-    """Every link out of `page` from `page_transitions`: curr, n, probability."""
+def page_outflows(path: Path, page: str, top: int | None = None) -> pd.DataFrame:
+    """The links out of `page` from `page_transitions`, most clicks first: curr, n,
+    probability, pages.
+
+    With `top`, only the `top` largest links come one per row; when the page has more, a
+    last row stands for all the others (curr empty, n and probability their sums, pages
+    their count), so a hub with hundreds of thousands of links sends a few rows to Python.
+    Without it, every link has its row (pages 1).
+    """
+    if top is None:
+        return query(
+            f"""
+            SELECT curr, n, probability, 1 AS pages FROM {scan(path)}
+            WHERE prev = ? ORDER BY n DESC, curr
+            """,
+            [page],
+        )
     return query(
-        f"SELECT curr, n, probability FROM {scan(path)} WHERE prev = ? ORDER BY n DESC, curr",
-        [page],
+        f"""
+        WITH links AS (
+            SELECT curr, n, probability, ROW_NUMBER() OVER (ORDER BY n DESC, curr) AS rank
+            FROM {scan(path)} WHERE prev = $page
+        )
+        SELECT curr, n, probability, 1 AS pages FROM links WHERE rank <= $top
+        UNION ALL
+        SELECT NULL, SUM(n), SUM(probability), COUNT(*) FROM links WHERE rank > $top
+        HAVING COUNT(*) > 0
+        ORDER BY pages, n DESC, curr
+        """,
+        {"page": page, "top": int(top)},
     )
 
 
@@ -329,12 +357,16 @@ def page_flow(
         n = int(rest["n"].sum())
         rows.append(("in", f"{len(rest):,} other articles", ARTICLES, n, n / views))
 
-    for curr, n, probability in outflows.head(top).itertuples(index=False):
+    # `outflows` may end with a row standing for many links (see page_outflows).
+    if "pages" not in outflows:
+        outflows = outflows.assign(pages=1)
+    named = outflows[outflows["pages"] == 1].head(top)
+    for curr, n, probability in named[["curr", "n", "probability"]].itertuples(index=False):
         rows.append(("out", curr, "next page", int(n), float(probability)))
-    rest = outflows.iloc[top:]
-    if len(rest):
-        n = int(rest["n"].sum())
-        rows.append(("out", f"{len(rest):,} other pages", "next page", n, min(n / views, 1.0)))
+    others = int(outflows["pages"].sum()) - len(named)
+    if others:
+        n = int(outflows["n"].sum()) - int(named["n"].sum())
+        rows.append(("out", f"{others:,} other pages", "next page", n, min(n / views, 1.0)))
     rows.append(("out", EXIT, "exit", int(exits["exits"]), float(exits["exit_rate"])))
 
     flow = pd.DataFrame(rows, columns=["side", "node", "kind", "n", "share"])

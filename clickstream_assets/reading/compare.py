@@ -70,7 +70,7 @@ def changed_exits(
         tops = [leading_exits(path, min_views, candidates) for path in (exits_a, exits_b)]
         # A month with fewer qualifying pages than candidates gave all of them.
         floors = [int(top["exits"].iloc[-1]) if len(top) == candidates else None for top in tops]
-        pages = set(tops[0]["page"]) | set(tops[1]["page"])
+        pages = _contenders(tops, floors, min_views, limit)
         months = [
             _with_missing(top, index, pages)
             for top, index in zip(tops, (index_a, index_b), strict=True)
@@ -84,6 +84,33 @@ def changed_exits(
         if len(result) == limit and abs(result["change"].iloc[-1]) > bound:
             return Changes(result)
         candidates *= 10
+
+
+def _contenders(
+    tops: list[pd.DataFrame], floors: list[int | None], min_views: int, limit: int
+) -> set[str]:
+    """The candidates that can be among the `limit` largest changes.
+
+    A candidate missing from one month's first rows has, in that month, at most that
+    month's floor of exits (or fewer than min_views views, and so fewer exits), and at
+    least none. That bounds the size of its change from below and above; a candidate whose
+    upper bound is below the `limit`-th largest lower bound cannot make the list, so it is
+    not looked up. The others, and every candidate known in both months, are returned.
+    """
+    known = [dict(zip(top["page"], top["exits"], strict=True)) for top in tops]
+    most = [max(floor if floor is not None else 0, int(min_views) - 1) for floor in floors]
+    bounds = {}
+    for page in known[0].keys() | known[1].keys():
+        a, b = known[0].get(page), known[1].get(page)
+        if a is not None and b is not None:
+            bounds[page] = (abs(b - a), abs(b - a))
+        elif a is not None:
+            bounds[page] = (max(0, a - most[1]), max(a, most[1] - a))
+        else:
+            bounds[page] = (max(0, b - most[0]), max(b, most[0] - b))
+    lows = sorted((low for low, _ in bounds.values()), reverse=True)
+    threshold = lows[limit - 1] if len(lows) >= limit else 0
+    return {page for page, (_, high) in bounds.items() if high >= threshold}
 
 
 def _with_missing(top: pd.DataFrame, index: Path, pages: set[str]) -> pd.DataFrame:

@@ -1,5 +1,6 @@
 from collections import defaultdict
 
+import pandas as pd
 import pytest
 
 from clickstream_assets.reading import clickstream
@@ -292,3 +293,23 @@ def test_read_profile_counts_rows_and_clicks(month, rows):
     profile = clickstream.read_profile(month.profile)
 
     assert (profile["rows"], profile["clicks"]) == (len(rows), sum(n for *_, n in rows))
+
+
+def test_page_outflows_with_top_fold_the_other_links_into_one_row(month, rows):
+    page = most_viewed_linking_page(rows)
+    transitions = month.analytics("page_transitions")
+    every = clickstream.page_outflows(transitions, page)
+    views, onward, exits = exits_of(rows)[page]
+    row = {"views": views, "clicks_onward": onward, "exits": exits, "exit_rate": exits / views}
+
+    folded = clickstream.page_outflows(transitions, page, top=1)
+
+    assert len(every) > 2
+    assert folded["curr"].tolist() == [every["curr"].iloc[0], None]
+    assert folded["pages"].tolist() == [1, len(every) - 1]
+    assert folded["n"].tolist() == [every["n"].iloc[0], every["n"].iloc[1:].sum()]
+    inflows = clickstream.page_inflows(month.analytics("page_referrers"), page)
+    pd.testing.assert_frame_equal(
+        clickstream.page_flow(inflows, folded, row, top=1),
+        clickstream.page_flow(inflows, every, row, top=1),
+    )

@@ -131,3 +131,16 @@ def test_changed_entry_pages_bound_pages_ranked_in_one_month(months, rows):
             assert row.note.startswith("left the list")
     sizes = changes.frame["change_at_least"].abs().tolist()
     assert sizes == sorted(sizes, reverse=True)
+
+
+def test_changed_exits_look_up_only_candidates_that_can_make_the_list():
+    # Month A's first rows end at 50 exits, month B's at 40 (the floors).
+    top_a = pd.DataFrame({"page": ["P", "Q", "R"], "exits": [900, 300, 50]})
+    top_b = pd.DataFrame({"page": ["P", "S", "T"], "exits": [100, 700, 40]})
+
+    contenders = compare._contenders([top_a, top_b], [50, 40], min_views=0, limit=2)
+
+    # Known in both: P changes by 800. Q changes by 260..300, S by 650..700: with P they
+    # are the two largest lower bounds (800, 650), so the threshold is 650 and Q cannot make
+    # it; R (at most 50) and T (at most 40) cannot either.
+    assert contenders == {"P", "S"}

@@ -178,7 +178,7 @@ def page_flow(dataset: ClickstreamDataset, datasets: list[ClickstreamDataset]) -
     top = st.slider("Named sources and destinations per side", 3, 15, 8, key="flow_top")
 
     inflows = cached.page_inflows(referrers, page)
-    flow = clickstream.page_flow(inflows, cached.page_outflows(transitions, page), chosen, top)
+    flow = clickstream.page_flow(inflows, cached.page_outflows(transitions, page, top), chosen, top)
     views, exits_n, rate = st.columns(3)
     views.metric("Views (clicks into the page)", parts.number(chosen["views"]))
     exits_n.metric("Estimated exits", parts.number(chosen["exits"]))
