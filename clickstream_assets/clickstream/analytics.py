@@ -324,7 +324,8 @@ def summarize_transitions(transitions_parquet: Path, limit: int = 10) -> dict:
 
 def compare_totals(source: Path, derived: Path, column: str = "n") -> dict:
     """Rows and the sum of `column` in a file and in the file derived from it (a reordering
-    must keep both), and the derived file's first rows as a preview."""
+    must keep both), as (source, derived) pairs under `rows` and `sums`, and the derived
+    file's first rows as a preview."""
     with _connect() as con:
         totals = [
             con.execute(
@@ -335,6 +336,6 @@ def compare_totals(source: Path, derived: Path, column: str = "n") -> dict:
         preview = con.sql(f"SELECT * FROM {scan(derived)} LIMIT 10").arrow().read_all()
     return {
         "rows": (totals[0][0], totals[1][0]),
-        "clicks": (int(totals[0][1]), int(totals[1][1])),
+        "sums": (int(totals[0][1]), int(totals[1][1])),
         "preview": preview,
     }

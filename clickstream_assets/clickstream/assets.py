@@ -406,17 +406,7 @@ def page_referrers(context: AssetExecutionContext) -> MaterializeResult:
     totals = analytics.compare_totals(parquet, dest)
 
     result = _ranking_result(context, dest, rows, totals["preview"], started)
-    check = AssetCheckResult(
-        check_name="has_every_row_of_the_month",
-        passed=totals["rows"][0] == totals["rows"][1]
-        and totals["clicks"][0] == totals["clicks"][1],
-        metadata={
-            "month_rows": totals["rows"][0],
-            "rows": totals["rows"][1],
-            "month_clicks": totals["clicks"][0],
-            "clicks": totals["clicks"][1],
-        },
-    )
+    check = _same_totals_check("has_every_row_of_the_month", totals, "month", "clicks")
     return MaterializeResult(metadata=result.metadata, check_results=[check])
 
 
@@ -449,18 +439,24 @@ def page_index(context: AssetExecutionContext) -> MaterializeResult:
     totals = analytics.compare_totals(exits, dest, "views")
 
     result = _ranking_result(context, dest, rows, totals["preview"], started)
-    check = AssetCheckResult(
-        check_name="has_every_page_of_page_exits",
-        passed=totals["rows"][0] == totals["rows"][1]
-        and totals["clicks"][0] == totals["clicks"][1],
+    check = _same_totals_check("has_every_page_of_page_exits", totals, "page_exits", "views")
+    return MaterializeResult(metadata=result.metadata, check_results=[check])
+
+
+def _same_totals_check(name: str, totals: dict, source: str, measure: str) -> AssetCheckResult:
+    """Passes when a reordered copy has the rows and the sum of `measure` of its source
+    (`analytics.compare_totals`)."""
+    (source_rows, rows), (source_sum, total) = totals["rows"], totals["sums"]
+    return AssetCheckResult(
+        check_name=name,
+        passed=source_rows == rows and source_sum == total,
         metadata={
-            "page_exits_rows": totals["rows"][0],
-            "rows": totals["rows"][1],
-            "page_exits_views": totals["clicks"][0],
-            "views": totals["clicks"][1],
+            f"{source}_rows": source_rows,
+            "rows": rows,
+            f"{source}_{measure}": source_sum,
+            measure: total,
         },
     )
-    return MaterializeResult(metadata=result.metadata, check_results=[check])
 
 
 clickstream_assets = [

@@ -35,18 +35,22 @@ def every_exit_change(rows, min_views: int) -> list[tuple[str, int]]:
     return sorted(changes, key=lambda change: (-abs(change[1]), change[0]))
 
 
+def changed_exits(months, **options) -> compare.Changes:
+    a, b = months
+    return compare.changed_exits(
+        a.analytics("page_exits"),
+        b.analytics("page_exits"),
+        a.analytics("page_index"),
+        b.analytics("page_index"),
+        **options,
+    )
+
+
 @pytest.mark.parametrize("candidates", [3, 500])
 def test_changed_exits_equal_a_comparison_of_every_page(months, rows, candidates):
     expected = every_exit_change(rows, 0)[:12]
 
-    changes = compare.changed_exits(
-        months[0].analytics("page_exits"),
-        months[1].analytics("page_exits"),
-        months[0].analytics("page_index"),
-        months[1].analytics("page_index"),
-        limit=12,
-        candidates=candidates,
-    )
+    changes = changed_exits(months, limit=12, candidates=candidates)
 
     got = list(zip(changes.frame["page"], changes.frame["change"].astype(int), strict=True))
     assert got == expected
@@ -56,15 +60,7 @@ def test_changed_exits_equal_a_comparison_of_every_page(months, rows, candidates
 def test_changed_exits_keep_pages_with_min_views_in_either_month(months, rows):
     expected = every_exit_change(rows, 300)[:8]
 
-    changes = compare.changed_exits(
-        months[0].analytics("page_exits"),
-        months[1].analytics("page_exits"),
-        months[0].analytics("page_index"),
-        months[1].analytics("page_index"),
-        min_views=300,
-        limit=8,
-        candidates=2,
-    )
+    changes = changed_exits(months, min_views=300, limit=8, candidates=2)
 
     assert changes.frame["page"].tolist() == [page for page, _ in expected]
 
