@@ -436,7 +436,7 @@ class Reference:
         page = self.plan["flow_page"]["page"]
         frame = self.read(MONTH_B)
         inflows = self.inflows(frame, page)
-        outflows = self.links(frame, [page])[["curr", "n", "probability"]]
+        outflows = self.links(frame, [page])[["curr", "n", "probability"]].assign(pages=1)
         outflows = outflows.sort_values(["n", "curr"], ascending=[False, True])
         views = int(inflows["n"].sum())
         onward = int(outflows["n"].sum())

@@ -109,15 +109,10 @@ def two_step_paths(path: Path, limit: int = 100) -> pd.DataFrame:
 
 def drop_offs(path: Path, min_views: int, limit: int = 50) -> pd.DataFrame:
     """The pages losing the most readers among those with at least `min_views` views, as the
-    `page_exits` asset ranks them: page, views, clicks_onward, exits, exit_rate."""
-    return leading_exits(path, min_views, limit)
+    `page_exits` asset ranks them: page, views, clicks_onward, exits, exit_rate.
 
-
-def leading_exits(path: Path, min_views: int, limit: int) -> pd.DataFrame:
-    """The first `limit` rows of `page_exits` with at least `min_views` views, in file order.
-
-    The file is sorted by exits descending, then page, so these are the pages with the most
-    exits; DuckDB stops reading once it has them (insertion order is kept, so the LIMIT takes
+    These are the first rows of the file that qualify (it is sorted by exits descending, then
+    page); DuckDB stops reading once it has them (insertion order is kept, so the LIMIT takes
     the first rows of the file rather than any).
     """
     with connect() as con:
@@ -358,8 +353,6 @@ def page_flow(
         rows.append(("in", f"{len(rest):,} other articles", ARTICLES, n, n / views))
 
     # `outflows` may end with a row standing for many links (see page_outflows).
-    if "pages" not in outflows:
-        outflows = outflows.assign(pages=1)
     named = outflows[outflows["pages"] == 1].head(top)
     for curr, n, probability in named[["curr", "n", "probability"]].itertuples(index=False):
         rows.append(("out", curr, "next page", int(n), float(probability)))

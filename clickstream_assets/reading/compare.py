@@ -31,7 +31,7 @@ import pandas as pd
 from clickstream_assets.reading.clickstream import (
     allow_long_in_lists,
     connect,
-    leading_exits,
+    drop_offs,
     page_rows,
     scan,
     sql_list,
@@ -67,7 +67,7 @@ def changed_exits(
     """
     candidates = max(candidates, limit)
     while True:
-        tops = [leading_exits(path, min_views, candidates) for path in (exits_a, exits_b)]
+        tops = [drop_offs(path, min_views, candidates) for path in (exits_a, exits_b)]
         # A month with fewer qualifying pages than candidates gave all of them.
         floors = [int(top["exits"].iloc[-1]) if len(top) == candidates else None for top in tops]
         pages = _contenders(tops, floors, min_views, limit)

@@ -296,13 +296,10 @@ def stage_frame(messages: Sequence) -> tuple[pd.DataFrame, dict[int, tuple[int, 
             "REASON": reason,
         }
     )
-    spans = {
-        int(partition): (
-            int(offsets[partitions == partition].min()),
-            int(offsets[partitions == partition].max()) + 1,
-        )
-        for partition in np.unique(partitions)
-    }
+    spans: dict[int, tuple[int, int]] = {}
+    for partition in np.unique(partitions):
+        chosen = offsets[partitions == partition]
+        spans[int(partition)] = (int(chosen.min()), int(chosen.max()) + 1)
     return table.to_pandas(types_mapper=pd.ArrowDtype), spans
 
 
