@@ -363,7 +363,7 @@ def _child_floor(source: Path, bootstrap: str, topic: str) -> dict:
     def publish() -> int:
         messages = 0
         for value, key, headers in payloads:
-            _produce(producer, topic, value, key, headers)
+            _produce(producer, topic, value, key, headers, positional=True)
             messages += 1
             if messages % POLL_EVERY == 0:
                 producer.poll(0)
@@ -374,10 +374,16 @@ def _child_floor(source: Path, bootstrap: str, topic: str) -> dict:
     return {**clock, "messages": messages, "value_bytes": value_bytes}
 
 
-def _produce(producer, topic: str, value: bytes, key: bytes, headers: list) -> None:
+def _produce(
+    producer, topic: str, value: bytes, key: bytes, headers: list, positional: bool = False
+) -> None:
     while True:
         try:
-            producer.produce(topic, value, key, headers=headers)
+            if positional:
+                # The product's call: no keywords for the C extension to look up, no callback.
+                producer.produce(topic, value, key, -1, None, None, 0, headers)
+            else:
+                producer.produce(topic, value, key, headers=headers)
             return
         except BufferError:
             # The local queue is full, as in the product: let the broker acknowledge some.
@@ -672,9 +678,11 @@ def render(runs: dict[str, list[Measurement]], lines: int, repeat: int) -> str:
             "producer processes, which it starts inside the timed work; its peak RSS adds "
             "the largest producer process's peak once per process. The floor is one "
             "producer's loop: it builds the product's values, keys and headers before its "
-            "clock starts (its peak RSS holds all of them). The reference and the floor "
-            "register no delivery callback (the product does, to record offsets); a failed "
-            "delivery shows in their `flush` and in the offset check. "
+            "clock starts (its peak RSS holds all of them) and calls `produce` with positional "
+            "arguments like the product. The producers report failed deliveries only "
+            "(`delivery.report.only.error`); the product registers a callback that counts "
+            "them, the reference and the floor register none: a failed delivery shows in "
+            "their `flush` and in the offset check. "
             f"Every run delivered {lines:,} messages, "
             f"checked against the topic's offsets, and {value_mb:,.0f} MB of JSON values, "
             "the same bytes for all variants. *CPU s* is the CPU time of the timed work, all "

@@ -216,6 +216,11 @@ def pageview_topic(
     )
 
     offsets = {str(p): {"first": lo, "last": hi} for p, (lo, hi) in sorted(result.offsets.items())}
+    if result.foreign_records:
+        context.log.warning(
+            f"another producer wrote {result.foreign_records:,} records to {kafka.topic} while "
+            "this hour was published; the offset ranges include them"
+        )
     return MaterializeResult(
         metadata={
             "dagster/row_count": result.messages,
@@ -225,6 +230,7 @@ def pageview_topic(
             "rejected_lines": stats.rejected,
             "blank_lines": stats.blank_lines,
             "offsets": MetadataValue.json(offsets),
+            "foreign_records_in_offsets": result.foreign_records,
             "messages_per_s": round(rate),
             "producer_processes": processes,
             "duration_s": round(duration, 2),

@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from clickstream_assets.resources.kafka import KafkaResource
 
 CONTROL_CHARACTERS = r"[\x00-\x1f]"
-POLL_EVERY = 10_000
 DEFAULT_PROCESSES = 2
 ENCODE_ROWS = 25_000
 # Below this size (compressed), starting producer processes costs more than they save.
@@ -50,31 +49,40 @@ class PublishResult:
     value_bytes: int = 0
     failed: int = 0
     first_error: str | None = None
+    # Per partition, the first and last offset written while the hour was published (from
+    # the partitions' end offsets before and after: see `publish_dump`).
     offsets: dict[int, list[int]] = field(default_factory=dict)
+    # Records of other producers inside those ranges (they wrote to the topic meanwhile).
+    foreign_records: int = 0
     duration_s: float = 0.0
 
-    def delivered(self, err: KafkaError | None, partition: int, offset: int) -> None:
+    def failed_delivery(self, err: KafkaError | None, _message: object) -> None:
+        """The delivery callback. The producers report failures only (PRODUCER_TUNING)."""
         if err is not None:
             self.failed += 1
             self.first_error = self.first_error or err.str()
-            return
-        span = self.offsets.get(partition)
-        if span is None:
-            self.offsets[partition] = [offset, offset]
-        elif offset > span[1]:
-            span[1] = offset
-        elif offset < span[0]:
-            span[0] = offset
 
     def merge(self, other: PublishResult) -> None:
-        """Add another producer's counts and widen the offset ranges by its own."""
+        """Add another producer's counts."""
         self.messages += other.messages
         self.value_bytes += other.value_bytes
         self.failed += other.failed
         self.first_error = self.first_error or other.first_error
-        for partition, (first, last) in other.offsets.items():
-            span = self.offsets.setdefault(partition, [first, last])
-            span[0], span[1] = min(span[0], first), max(span[1], last)
+
+    def record_offsets(self, before: dict[int, int], after: dict[int, int]) -> None:
+        """Offset ranges from each partition's end offset before and after publishing.
+
+        The idempotent producers write each message exactly once, so the ranges hold exactly
+        this hour's messages unless another producer wrote to the topic at the same time; how
+        many records that adds is kept in `foreign_records`.
+        """
+        self.offsets = {
+            partition: [before.get(partition, 0), end - 1]
+            for partition, end in sorted(after.items())
+            if end > before.get(partition, 0)
+        }
+        written = sum(last - first + 1 for first, last in self.offsets.values())
+        self.foreign_records = max(written - (self.messages - self.failed), 0)
 
 
 def _json_string(values: pa.Array) -> pa.Array:
@@ -144,19 +152,26 @@ def publish_dump(
 ) -> tuple[PublishResult, int]:
     """Publish an hour to `kafka.topic` the way `pageview_topic` does, and say how many
     producer processes did it: `processes` of them for a full hour, or one producer in this
-    process for an hour under SMALL_HOUR_BYTES (starting processes would cost more)."""
+    process for an hour under SMALL_HOUR_BYTES (starting processes would cost more).
+
+    The result's offset ranges come from the topic's end offsets before and after.
+    """
+    before = kafka.end_offsets()
     if processes <= 1 or Path(path).stat().st_size < SMALL_HOUR_BYTES:
         producer = kafka.producer()
-        return publish_hour(producer, kafka.topic, path, hour, stats=stats, progress=progress), 1
-    result = publish_hour_parallel(
-        kafka.producer_settings(),
-        kafka.topic,
-        path,
-        hour,
-        workers=processes,
-        stats=stats,
-        progress=progress,
-    )
+        result = publish_hour(producer, kafka.topic, path, hour, stats=stats, progress=progress)
+        processes = 1
+    else:
+        result = publish_hour_parallel(
+            kafka.producer_settings(),
+            kafka.topic,
+            path,
+            hour,
+            workers=processes,
+            stats=stats,
+            progress=progress,
+        )
+    result.record_offsets(before, kafka.end_offsets())
     return result, processes
 
 
@@ -201,8 +216,8 @@ def publish_hour_parallel(
 ) -> PublishResult:
     """Publish like `publish_hour`, with `workers` producer processes.
 
-    A producer spends about two microseconds of Python per message with headers, so one
-    process cannot go faster than its own loop. Here this process parses the dump and deals
+    `produce` with three headers is most of a message's cost and holds the interpreter, so
+    one process cannot go faster than its own loop. Here this process parses the dump and deals
     its batches round-robin to the workers (`python -m
     clickstream_assets.pageviews.producer_process`, fed an Arrow stream on stdin); each
     encodes its batches and produces them with its own idempotent producer. Every worker
@@ -290,14 +305,7 @@ class ProducerProcess:
         if self.process.returncode != 0:
             raise PublishError(self._failure(out))
         report = json.loads(out)
-        result = PublishResult(
-            messages=report["messages"],
-            value_bytes=report["value_bytes"],
-            failed=report["failed"],
-            first_error=report["first_error"],
-        )
-        result.offsets = {int(p): span for p, span in report["offsets"].items()}
-        return result
+        return PublishResult(**report)
 
     def _failure(self, out: bytes) -> str:
         try:
@@ -319,40 +327,64 @@ class Message:
 def produce_batch(
     producer: Producer, message: Message, batch: pa.RecordBatch, result: PublishResult
 ) -> None:
-    """Produce one message per row of a typed batch, counting each delivery in `result`.
+    """Produce one message per row of a typed batch, counting failed deliveries in `result`.
 
     The batch is encoded a slice at a time, so only one slice's values live as Python bytes.
     """
     for start in range(0, batch.num_rows, ENCODE_ROWS):
         _produce_rows(producer, message, batch.slice(start, ENCODE_ROWS), result)
+        # Serves the failure reports that arrived meanwhile.
+        producer.poll(0)
 
 
 def _produce_rows(
     producer: Producer, message: Message, batch: pa.RecordBatch, result: PublishResult
 ) -> None:
+    # Everything but the produce call itself is done for the whole slice beforehand: this
+    # loop runs once per message, and the call (with its three headers) is most of its cost.
     values = encode_values(batch, message.hour)
     keys = pc.cast(batch.column("domain_code"), pa.binary()).to_pylist()
-    lines = batch.column("line_number").to_pylist()
-    source, stamp = message.source_file.encode(), message.hour.encode()
-    produce = producer.produce
-    topic = message.topic
+    lines = pc.cast(pc.cast(batch.column("line_number"), pa.string()), pa.binary()).to_pylist()
+    source = ("source_file", message.source_file.encode())
+    stamp = ("hour", message.hour.encode())
+    produce, topic, on_failure = producer.produce, message.topic, result.failed_delivery
+    rows = zip(keys, values, lines, strict=True)
+    while True:
+        try:
+            # Positional arguments, which the C extension parses faster than keywords: topic,
+            # value, key, partition (-1: the partitioner's choice), on_delivery, its old alias
+            # `callback`, timestamp (0: now), headers.
+            for key, value, line in rows:
+                produce(
+                    topic,
+                    value,
+                    key,
+                    -1,
+                    on_failure,
+                    None,
+                    0,
+                    [source, ("line_number", line), stamp],
+                )
+            break
+        except BufferError:
+            # The local queue is full: once the brokers acknowledged some, send the row that
+            # did not fit, then go on with the rest.
+            headers = [source, ("line_number", line), stamp]
+            _produce_when_queue_has_room(producer, topic, value, key, on_failure, headers)
+    result.messages += len(values)
+    result.value_bytes += sum(map(len, values))
 
-    def on_delivery(err, msg) -> None:
-        result.delivered(err, msg.partition(), msg.offset())
 
-    for key, value, line in zip(keys, values, lines, strict=True):
-        headers = [("source_file", source), ("line_number", b"%d" % line), ("hour", stamp)]
-        while True:
-            try:
-                produce(topic, value, key, headers=headers, on_delivery=on_delivery)
-                break
-            except BufferError:
-                # The local queue is full: let the brokers acknowledge some first.
-                producer.poll(0.05)
-        result.messages += 1
-        result.value_bytes += len(value)
-        if result.messages % POLL_EVERY == 0:
-            producer.poll(0)
+def _produce_when_queue_has_room(
+    producer: Producer, topic: str, value: bytes, key: bytes, on_failure, headers: list
+) -> None:
+    while True:
+        producer.poll(0.05)
+        try:
+            producer.produce(topic, value, key, on_delivery=on_failure, headers=headers)
+            return
+        except BufferError:
+            continue
 
 
 def finish(producer: Producer, result: PublishResult, flush_timeout_s: float) -> None:

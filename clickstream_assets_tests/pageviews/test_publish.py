@@ -11,7 +11,12 @@ from clickstream_assets import settings
 from clickstream_assets.pageviews import parsing, publish
 from clickstream_assets.pageviews.assets import pageview_topic
 from clickstream_assets.pageviews.inspect import consume_messages
-from clickstream_assets.pageviews.publish import PublishError, publish_hour, publish_hour_parallel
+from clickstream_assets.pageviews.publish import (
+    PublishError,
+    publish_dump,
+    publish_hour,
+    publish_hour_parallel,
+)
 from clickstream_assets.resources.kafka import KafkaResource, KafkaUnavailable
 from clickstream_assets_tests.conftest import KAFKA_SASL_USERS
 from clickstream_assets_tests.pageviews.test_parsing import CURRENT, needs_samples
@@ -111,16 +116,53 @@ def test_publish_partitions_by_project_key(kafka, tmp_path):
     assert all(len(found) == 1 for found in partitions.values())
 
 
-def test_publish_records_offset_ranges(kafka, tmp_path):
-    kafka.ensure_topic()
+def produce_now(kafka: KafkaResource, keys: list[str]) -> dict[int, int]:
+    """Other records written straight to the topic; how many went to each partition."""
+    producer = kafka.producer()
+    for key in keys:
+        producer.produce(kafka.topic, b"{}", key.encode())
+    assert producer.flush(30) == 0
+    counts = {}
+    for message in consume_all(kafka, kafka.topic):
+        if message["key"] in keys:
+            counts[message["partition"]] = counts.get(message["partition"], 0) + 1
+    return counts
 
-    result = publish_hour(kafka.producer(), kafka.topic, write_hour(tmp_path, LINES), HOUR)
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_publish_dump_records_offset_ranges_after_what_was_there(
+    kafka, tmp_path, monkeypatch, processes
+):
+    # Any hour counts as full, so with 2 processes this small one goes through the workers.
+    monkeypatch.setattr(publish, "SMALL_HOUR_BYTES", 0)
+    kafka.ensure_topic()
+    earlier = produce_now(kafka, ["de", "en", "ja", "fr"])
+
+    result, used = publish_dump(kafka, write_hour(tmp_path, LINES), HOUR, processes=processes)
 
     ends = kafka.end_offsets()
-    assert sum(ends.values()) == 7
-    assert {p: hi + 1 for p, (_, hi) in result.offsets.items()} == {
-        p: end for p, end in ends.items() if end
+    assert used == processes
+    assert sum(ends.values()) == 4 + 7
+    assert result.offsets == {
+        p: [earlier.get(p, 0), end - 1] for p, end in ends.items() if end > earlier.get(p, 0)
     }
+    assert result.foreign_records == 0
+
+
+def test_publish_dump_counts_records_other_producers_wrote_meanwhile(kafka, tmp_path):
+    kafka.ensure_topic()
+    # The progress callback runs while the hour is being published.
+    result, _ = publish_dump(
+        kafka,
+        write_hour(tmp_path, LINES),
+        HOUR,
+        processes=1,
+        progress=lambda _: produce_now(kafka, ["other-1", "other-2", "other-3"]),
+    )
+
+    assert result.messages == 7
+    assert sum(last - first + 1 for first, last in result.offsets.values()) == 10
+    assert result.foreign_records == 3
 
 
 @needs_samples
@@ -189,10 +231,6 @@ def test_publish_parallel_sends_every_line_once_keyed_like_one_producer(
         partitions.setdefault(message["key"], set()).add(message["partition"])
     assert sorted(partitions) == sorted(projects)
     assert all(len(found) == 1 for found in partitions.values())
-    ends = kafka.end_offsets()
-    assert {p: (lo, hi + 1) for p, (lo, hi) in result.offsets.items()} == {
-        p: (0, end) for p, end in ends.items() if end
-    }
 
 
 def test_publish_parallel_with_undeliverable_messages_counts_failures(tmp_path):
