@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,6 +75,27 @@ class Materialized:
 _built: dict[Path, Materialized] = {}
 
 
+def materialize_partitions(
+    instance: DagsterInstance,
+    dump_source: DumpSourceResource,
+    assets: Sequence,
+    partition_keys: Iterable[str],
+    run_config: dict | None = None,
+) -> dict[str, str]:
+    """Materialize `assets` for each partition, downloading through `dump_source` (the local
+    mirror), as an operator's runs would; partition key -> run id. A failed run raises."""
+    return {
+        key: materialize(
+            assets,
+            partition_key=key,
+            resources={"dump_source": dump_source},
+            instance=instance,
+            run_config=run_config,
+        ).run_id
+        for key in partition_keys
+    }
+
+
 def materialized_data(factory: pytest.TempPathFactory) -> Materialized:
     """Build the test data once per session (the first caller builds, later ones reuse)."""
     if _built:
@@ -94,31 +116,21 @@ def _build(root: Path) -> Materialized:
         env.setenv("DAGSTER_HOME", str(built.dagster_home))
         instance = DagsterInstance.from_config(str(built.dagster_home))
         with DumpMirror(root / "mirror", clickstream_rows=ROWS) as mirror:
-            resources = {"dump_source": DumpSourceResource(base_url=mirror.url, backoff_s=0.05)}
+            source = DumpSourceResource(base_url=mirror.url, backoff_s=0.05)
             ranking = {"config": {"limit": RANKING_LIMIT}}
             run_config = {"ops": {"top_entry_pages": ranking, "top_navigation_paths": ranking}}
-            for month in MONTHS:
-                key = f"{month}|{WIKI}"
-                result = materialize(
-                    clickstream_assets,
-                    partition_key=key,
-                    resources=resources,
-                    instance=instance,
-                    run_config=run_config,
-                )
-                built.runs[key] = result.run_id
+            months = [f"{month}|{WIKI}" for month in MONTHS]
+            built.runs |= materialize_partitions(
+                instance, source, clickstream_assets, months, run_config
+            )
 
             hour_dump = mirror.root / settings.pageview_dump_url_path(HOUR).lstrip("/")
             hour_dump.parent.mkdir(parents=True, exist_ok=True)
             hour_dump.write_bytes(gzip.compress(("\n".join(PAGEVIEW_LINES) + "\n").encode()))
-            key = HOUR.strftime("%Y-%m-%d-%H:00")
-            result = materialize(
-                [pageview_dump, pageview_profile],
-                partition_key=key,
-                resources=resources,
-                instance=instance,
+            hour = [HOUR.strftime("%Y-%m-%d-%H:00")]
+            built.runs |= materialize_partitions(
+                instance, source, [pageview_dump, pageview_profile], hour
             )
-            built.runs[key] = result.run_id
         instance.dispose()
     return built
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dagster import DagsterInstance, materialize
+from dagster import DagsterInstance
 
 from clickstream_assets import settings
 from clickstream_assets.clickstream.assets import clickstream_assets
@@ -24,6 +24,7 @@ from clickstream_assets.resources.dump_source import DumpSourceResource
 from clickstream_assets.resources.warehouse import warehouse_from_env
 from clickstream_assets.sessions.store import merge_sessions
 from clickstream_assets.warehouse.runner import bootstrap
+from clickstream_assets_tests.reading.materialized import materialize_partitions
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PARTITIONS = ("2024-10-01|enwiki", "2024-09-01|enwiki")
@@ -66,21 +67,11 @@ def materialized_data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path
         with DumpMirror(data.parent / "mirror", clickstream_rows=ROWS) as mirror:
             instance = DagsterInstance.get()
             source = DumpSourceResource(base_url=mirror.url, backoff_s=0.05)
-            for partition in PARTITIONS:
-                result = materialize(
-                    [*clickstream_assets, *clickstream_checks],
-                    partition_key=partition,
-                    resources={"dump_source": source},
-                    instance=instance,
-                )
-                assert result.success
-            profiled = materialize(
-                [pageview_dump, pageview_profile],
-                partition_key=PAGEVIEW_HOUR,
-                resources={"dump_source": source},
-                instance=instance,
+            clickstream = [*clickstream_assets, *clickstream_checks]
+            materialize_partitions(instance, source, clickstream, PARTITIONS)
+            materialize_partitions(
+                instance, source, [pageview_dump, pageview_profile], [PAGEVIEW_HOUR]
             )
-            assert profiled.success
         warehouse = warehouse_from_env()
         bootstrap(warehouse)
         merge_sessions(warehouse, SESSIONS)
