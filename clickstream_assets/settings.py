@@ -55,9 +55,10 @@ CLICKSTREAM_WIKIS = (
 # The first month published on dumps.wikimedia.org.
 CLICKSTREAM_START_MONTH = "2017-11-01"
 
-# The demo materializes one month of two wikis; a fixed month keeps demos reproducible and is
-# published on the real site.
-DEMO_MONTH = "2024-10-01"
+# The demo materializes two months of two wikis, so the dashboard can compare months; fixed
+# months keep demos reproducible and are published on the real site. The newest comes last.
+DEMO_MONTHS = ("2024-09-01", "2024-10-01")
+DEMO_MONTH = DEMO_MONTHS[-1]
 DEMO_WIKIS = ("enwiki", "dewiki")
 # Rows the demo streams from the head of each real dump, so a month takes a minute, not an hour.
 DEMO_ROW_CAP = 200_000

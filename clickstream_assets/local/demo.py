@@ -7,6 +7,7 @@ instance the UI shows, and stops everything it started on Ctrl+C.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import signal
@@ -96,14 +97,14 @@ def partition_is_materialized(instance: DagsterInstance, key: MultiPartitionKey)
     return True
 
 
-def materialize_demo_month(
+def materialize_demo_months(
     instance: DagsterInstance, dump_source: DumpSourceResource, echo: Callable[[str], None]
 ) -> None:
-    """Materialize the clickstream assets and checks for each demo wiki of the demo month."""
-    for wiki in settings.DEMO_WIKIS:
-        key = MultiPartitionKey({"month": settings.DEMO_MONTH, "wiki": wiki})
+    """Materialize the clickstream assets and checks for each demo wiki and month."""
+    for month, wiki in itertools.product(settings.DEMO_MONTHS, settings.DEMO_WIKIS):
+        key = MultiPartitionKey({"month": month, "wiki": wiki})
         if partition_is_materialized(instance, key):
-            echo(f"clickstream {wiki} {settings.DEMO_MONTH[:7]}: already materialized, kept")
+            echo(f"clickstream {wiki} {month[:7]}: already materialized, kept")
             continue
         started = time.monotonic()
         result = materialize(
@@ -115,10 +116,7 @@ def materialize_demo_month(
         )
         if not result.success:
             raise RuntimeError(f"materializing {key} failed; see the run in the Dagster UI")
-        echo(
-            f"clickstream {wiki} {settings.DEMO_MONTH[:7]}: materialized in "
-            f"{time.monotonic() - started:.0f} s"
-        )
+        echo(f"clickstream {wiki} {month[:7]}: materialized in {time.monotonic() - started:.0f} s")
 
 
 def demo_hours(now: datetime | None = None, count: int = settings.DEMO_PAGEVIEW_HOURS) -> list[str]:
@@ -296,7 +294,7 @@ def run_demo(offline: bool, echo: Callable[[str], None], stay: bool = True) -> N
         echo(f"dashboard: {dashboard}")
 
         dump_source = DumpSourceResource(base_url=base_url, row_cap=row_cap)
-        materialize_demo_month(instance, dump_source, echo)
+        materialize_demo_months(instance, dump_source, echo)
         published_since = time.time()
         if materialize_demo_hours(instance, dump_source, kafka_from_env(), echo):
             wait_for_consumers(instance, published_since, echo)

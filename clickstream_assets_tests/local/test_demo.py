@@ -77,6 +77,7 @@ def test_demo_serves_the_ui_materializes_and_stops_cleanly(tmp_path):
     ui = f"http://127.0.0.1:{port}"
     assert "dumps: local mirror at http://127.0.0.1:" in output
     assert "(--offline was given)" in output
+    assert "clickstream enwiki 2024-09: materialized" in output
     assert "clickstream enwiki 2024-10: materialized" in output
     assert requests.get(f"{ui}/server_info", timeout=10).status_code == 200
     assert {"clickstream_parquet", "page_exits", "pageview_topic", "session_metrics"} <= (
@@ -87,8 +88,11 @@ def test_demo_serves_the_ui_materializes_and_stops_cleanly(tmp_path):
     dashboard = f"http://127.0.0.1:{env['DASHBOARD_PORT']}"
     assert f"dashboard: {dashboard}" in output
     assert requests.get(f"{dashboard}/_stcore/health", timeout=10).text == "ok"
-    parquet = tmp_path / "data/parquet/clickstream/wiki=dewiki/month=2024-10/clickstream.parquet"
-    assert parquet.exists()
+    for month in ("2024-09", "2024-10"):
+        parquet = (
+            tmp_path / f"data/parquet/clickstream/wiki=dewiki/month={month}/clickstream.parquet"
+        )
+        assert parquet.exists()
     stop_and_check_nothing_is_left(demo)
 
     again = start_demo(env, log)
