@@ -296,6 +296,10 @@ def test_materialize_topic_uses_producer_processes_for_a_full_hour(kafka, tmp_pa
     meta = result.asset_materializations_for_node("pageview_topic")[0].metadata
     assert meta["producer_processes"].value == 2
     assert meta["messages"].value == 7
+    assert meta["offsets"].value == {
+        str(p): {"first": 0, "last": end - 1} for p, end in kafka.end_offsets().items() if end
+    }
+    assert meta["foreign_records_in_offsets"].value == 0
     assert sorted(int(m["headers"]["line_number"]) for m in consume_all(kafka, kafka.topic)) == (
         sorted(expected_records(LINES))
     )
